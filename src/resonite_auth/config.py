@@ -1,0 +1,74 @@
+"""Settings from the environment (``RESONITE_AUTH_*``); every option is documented once, here."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RESONITE_AUTH_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/resonite-auth.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://…",
+    )
+    issuer: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Public base URL; the `iss` of every token and the base of every endpoint.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Optional Redis URL for limits and caches shared by instances."
+    )
+
+    authorization_code_ttl: int = Field(default=60, description="Code lifetime, seconds.")
+    access_token_ttl: int = Field(default=3600, description="Access token lifetime, seconds.")
+    id_token_ttl: int = Field(default=3600, description="ID token lifetime, seconds.")
+    refresh_token_ttl: int = Field(
+        default=14 * 86400, description="Sliding refresh token lifetime, seconds (reset on use)."
+    )
+    refresh_token_absolute_ttl: int = Field(
+        default=90 * 86400,
+        description="Absolute refresh lifetime from the original grant, seconds.",
+    )
+    interaction_ttl: int = Field(
+        default=600, description="How long a pending sign-in/consent interaction lives, seconds."
+    )
+    session_ttl: int = Field(default=14 * 86400, description="Browser session lifetime, seconds.")
+
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark cookies Secure (default: unless the issuer is http on loopback).",
+    )
+    cookie_samesite: str = Field(default="lax", description="SameSite attribute of cookies.")
+
+    asset_base_url: str = Field(
+        default="https://assets.resonite.com",
+        description="Where `resdb:///<name>` profile icons can be viewed over https.",
+    )
+    db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
+    log_level: str = Field(default="info", description="Log level of the server.")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_has_no_trailing_slash(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("issuer must be an absolute http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError("issuer must not have a query or fragment (RFC 8414 §2)")
+        return value.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        parts = urlsplit(self.issuer)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        return not (parts.scheme == "http" and loopback)
+
+    def url(self, path: str) -> str:
+        """An absolute URL of this server for `path` (which starts with '/')."""
+        return f"{self.issuer}{path}"

@@ -1,0 +1,1 @@
+"""Plain data: what the system is about, with no I/O."""

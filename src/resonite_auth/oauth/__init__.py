@@ -1,0 +1,1 @@
+"""Pure protocol rules (no I/O): scopes, PKCE, request validation, metadata, ID tokens."""

@@ -1,0 +1,1 @@
+"""Cryptographic building blocks: passwords, random tokens and digests, signing keys, CSRF."""

@@ -1,0 +1,28 @@
+"""argon2id password hashing with rehash-on-login and a dummy verify for unknown users."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+
+class Passwords:
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        # argon2-cffi's defaults follow RFC 9106's second recommended option (argon2id).
+        self._hasher = hasher or PasswordHasher()
+        self._dummy_hash = self._hasher.hash("dummy password to spend the same time")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when `password` matches. With no stored hash, spend the same time and say no."""
+        try:
+            return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(
+                stored_hash
+            )
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(stored_hash)

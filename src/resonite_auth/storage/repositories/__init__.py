@@ -1,0 +1,1 @@
+"""Repositories: small storage interfaces per capability, each bound to one connection."""

@@ -1,0 +1,163 @@
+"""Grants and what is issued under them: authorization codes and tokens (digests only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
+from resonite_auth.storage.tables import authorization_codes, grants, tokens
+
+
+class GrantRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def active_for(self, account_id: str, client_id: str) -> Grant | None:
+        query = select(grants).where(
+            grants.c.account_id == account_id,
+            grants.c.client_id == client_id,
+            grants.c.revoked_at.is_(None),
+        )
+        row = (await self._db.execute(query)).first()
+        return _grant(row._mapping) if row else None
+
+    async def by_id(self, grant_id: str) -> Grant | None:
+        row = (await self._db.execute(select(grants).where(grants.c.id == grant_id))).first()
+        return _grant(row._mapping) if row else None
+
+    async def add(self, values: dict[str, Any]) -> None:
+        await self._db.execute(insert(grants).values(**values))
+
+    async def set_scopes(self, grant_id: str, scopes: list[str], now: datetime) -> None:
+        await self._db.execute(
+            update(grants).where(grants.c.id == grant_id).values(scopes=scopes, updated_at=now)
+        )
+
+    async def mark_used(self, grant_id: str, now: datetime) -> None:
+        await self._db.execute(
+            update(grants).where(grants.c.id == grant_id).values(last_used_at=now)
+        )
+
+    async def revoke(self, grant_id: str, now: datetime) -> None:
+        """Revoke the grant and every token under it, in one place (DESIGN: Flow state)."""
+        await self._db.execute(
+            update(grants)
+            .where(grants.c.id == grant_id, grants.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await self._db.execute(
+            update(tokens)
+            .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class CodeRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def add(self, values: dict[str, Any]) -> None:
+        await self._db.execute(insert(authorization_codes).values(**values))
+
+    async def by_digest(self, code_digest: str) -> IssuedCode | None:
+        query = select(authorization_codes).where(authorization_codes.c.digest == code_digest)
+        row = (await self._db.execute(query)).first()
+        return _code(row._mapping) if row else None
+
+    async def redeem(self, code_digest: str, now: datetime) -> bool:
+        """Mark the code used. Exactly one caller gets True, however many race (RFC 6749 §4.1.2)."""
+        result = await self._db.execute(
+            update(authorization_codes)
+            .where(
+                authorization_codes.c.digest == code_digest,
+                authorization_codes.c.redeemed_at.is_(None),
+            )
+            .values(redeemed_at=now)
+        )
+        return result.rowcount == 1
+
+
+class TokenRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def add(self, values: dict[str, Any]) -> None:
+        await self._db.execute(insert(tokens).values(**values))
+
+    async def by_digest(self, token_digest: str) -> TokenRecord | None:
+        row = (
+            await self._db.execute(select(tokens).where(tokens.c.digest == token_digest))
+        ).first()
+        return _token(row._mapping) if row else None
+
+    async def rotate(self, token_digest: str, now: datetime) -> bool:
+        """Mark a refresh token used; exactly one concurrent caller gets True."""
+        result = await self._db.execute(
+            update(tokens)
+            .where(
+                tokens.c.digest == token_digest,
+                tokens.c.rotated_at.is_(None),
+                tokens.c.revoked_at.is_(None),
+            )
+            .values(rotated_at=now)
+        )
+        return result.rowcount == 1
+
+    async def revoke_issued_from_code(self, code_digest: str, now: datetime) -> int:
+        result = await self._db.execute(
+            update(tokens)
+            .where(tokens.c.code_digest == code_digest, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+
+def _grant(m: RowMapping) -> Grant:
+    return Grant(
+        id=m["id"],
+        account_id=m["account_id"],
+        client_id=m["client_id"],
+        scopes=list(m["scopes"]),
+        created_at=m["created_at"],
+        revoked_at=m["revoked_at"],
+    )
+
+
+def _code(m: RowMapping) -> IssuedCode:
+    return IssuedCode(
+        digest=m["digest"],
+        grant_id=m["grant_id"],
+        client_id=m["client_id"],
+        account_id=m["account_id"],
+        redirect_uri=m["redirect_uri"],
+        scopes=list(m["scopes"]),
+        code_challenge=m["code_challenge"],
+        nonce=m["nonce"],
+        auth_time=m["auth_time"],
+        amr=list(m["amr"]),
+        expires_at=m["expires_at"],
+        redeemed_at=m["redeemed_at"],
+    )
+
+
+def _token(m: RowMapping) -> TokenRecord:
+    return TokenRecord(
+        digest=m["digest"],
+        kind=TokenKind(m["kind"]),
+        grant_id=m["grant_id"],
+        client_id=m["client_id"],
+        account_id=m["account_id"],
+        scopes=list(m["scopes"]),
+        issued_at=m["issued_at"],
+        expires_at=m["expires_at"],
+        absolute_expires_at=m["absolute_expires_at"],
+        auth_time=m["auth_time"],
+        amr=list(m["amr"]),
+        revoked_at=m["revoked_at"],
+        rotated_at=m["rotated_at"],
+    )

@@ -1,0 +1,1 @@
+"""HTTP: the app factory, routes (one file per endpoint family), templates and static files."""

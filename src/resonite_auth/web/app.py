@@ -1,0 +1,103 @@
+"""The app factory: `create_app(settings)` builds everything; nothing lives at module level."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from resonite_auth.config import Settings
+from resonite_auth.oauth.metadata import discovery_document
+from resonite_auth.services.context import Context
+from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
+from resonite_auth.web.routes import account, authorize, discovery, health, resources, token
+
+HERE = Path(__file__).parent
+log = logging.getLogger("resonite_auth")
+
+
+def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = context or Context.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ctx.keyring.ensure_signing_key(ctx.db)
+        try:
+            yield
+        finally:
+            if context is None:
+                await ctx.close()
+
+    app = FastAPI(
+        title="resonite-auth",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.discovery = discovery_document(settings)
+    app.state.metrics = Metrics()
+
+    for router in (
+        discovery.router,
+        authorize.router,
+        token.router,
+        resources.router,
+        account.router,
+        health.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            templates: Jinja2Templates = request.app.state.templates
+            title = "Page not found" if exc.status_code == 404 else "Request not accepted"
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"title": title, "message": "There is nothing here.", "csrf_token": ""},
+                status_code=exc.status_code,
+            )
+        return JSONResponse(
+            {
+                "error": "not_found" if exc.status_code == 404 else "invalid_request",
+                "error_description": str(exc.detail),
+            },
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        if _wants_html(request):
+            return HTMLResponse(
+                "<!doctype html><title>Something went wrong</title>"
+                "<h1>Something went wrong</h1><p>Please try again in a moment.</p>",
+                status_code=500,
+            )
+        return JSONResponse(
+            {"error": "server_error", "error_description": "An unexpected error occurred."},
+            status_code=500,
+        )

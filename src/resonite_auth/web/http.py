@@ -1,0 +1,150 @@
+"""Helpers shared by the routes: context access, cookies, CSRF, pages and OAuth error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from resonite_auth.errors import InsufficientScope, MissingToken, OAuthError, UnverifiedRedirect
+from resonite_auth.oauth.params import Params
+from resonite_auth.security.csrf import csrf_matches, new_csrf_token
+from resonite_auth.security.tokens import new_secret
+from resonite_auth.services.context import Context
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def context_of(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """`__Host-` prefixed names when cookies are Secure: bound to this host and path `/`."""
+    return f"__Host-{base}" if context_of(request).settings.secure_cookies else base
+
+
+def read_cookie(request: Request, base: str) -> str | None:
+    return request.cookies.get(cookie_name(request, base))
+
+
+def set_cookie(
+    request: Request, response: Response, base: str, value: str, max_age: int | None = None
+) -> None:
+    settings = context_of(request).settings
+    response.set_cookie(
+        cookie_name(request, base),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite=settings.cookie_samesite,  # type: ignore[arg-type]
+    )
+
+
+def delete_cookie(request: Request, response: Response, base: str) -> None:
+    settings = context_of(request).settings
+    response.delete_cookie(
+        cookie_name(request, base), path="/", secure=settings.secure_cookies, httponly=True
+    )
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def form_params(request: Request) -> Params:
+    """An urlencoded body as Params; anything else reads as empty."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        return Params([])
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return Params(parse_qsl(body, keep_blank_values=True))
+
+
+def render(
+    request: Request,
+    template: str,
+    values: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page; every page carries the CSRF token its forms need."""
+    templates: Jinja2Templates = request.app.state.templates
+    csrf = read_cookie(request, "csrf") or new_csrf_token()
+    page_values = {"csrf_token": csrf, "issuer": context_of(request).settings.issuer}
+    page_values.update(values or {})
+    response = templates.TemplateResponse(request, template, page_values, status_code=status_code)
+    if read_cookie(request, "csrf") != csrf:
+        set_cookie(request, response, "csrf", csrf)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def csrf_ok(request: Request, params: Params) -> bool:
+    return csrf_matches(read_cookie(request, "csrf"), params.raw("csrf_token"))
+
+
+def csrf_failed_page(request: Request) -> HTMLResponse:
+    return error_page(
+        request,
+        UnverifiedRedirect(
+            "This form has expired",
+            "For your security the form could not be accepted. Go back, reload the page "
+            "and try again.",
+        ),
+        status_code=403,
+    )
+
+
+def error_page(
+    request: Request, error: UnverifiedRedirect, *, status_code: int = 400
+) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"title": error.title, "message": error.message},
+        status_code=status_code,
+    )
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
+def browser_binding(request: Request) -> tuple[str, bool]:
+    """The browser's binding secret, and whether it is new (so the cookie must be set)."""
+    existing = read_cookie(request, "browser")
+    return (existing, False) if existing else (new_secret(), True)
+
+
+def oauth_error_json(error: OAuthError) -> JSONResponse:
+    """RFC 6749 §5.2 error body; 401 with a challenge for client authentication failures."""
+    headers = dict(NO_STORE)
+    if error.status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="resonite-auth"'
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description},
+        status_code=error.status_code,
+        headers=headers,
+    )
+
+
+def bearer_error(error: OAuthError) -> JSONResponse:
+    """RFC 6750 §3: the challenge says what went wrong."""
+    challenge = 'Bearer realm="resonite-auth"'
+    if isinstance(error, InsufficientScope):
+        challenge += f', error="insufficient_scope", scope="{error.scope}"'
+    elif not isinstance(error, MissingToken):
+        challenge += f', error="{error.error}", error_description="{error.description}"'
+    return JSONResponse(
+        {"error": error.error, "error_description": error.description},
+        status_code=error.status_code,
+        headers={"WWW-Authenticate": challenge, **NO_STORE},
+    )

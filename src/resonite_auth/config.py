@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     )
     cookie_samesite: str = Field(default="lax", description="SameSite attribute of cookies.")
 
+    smtp_url: str | None = Field(
+        default=None,
+        description="SMTP server for mail: smtp://[user:pass@]host:port (STARTTLS when offered), "
+        "smtps://… for implicit TLS. Unset: mail goes to the log and the outbox table.",
+    )
+    mail_from: str = Field(
+        default="Resonite Account <no-reply@resonite.invalid>", description="From: of our mail."
+    )
     asset_base_url: str = Field(
         default="https://assets.resonite.com",
         description="Where `resdb:///<name>` profile icons can be viewed over https.",

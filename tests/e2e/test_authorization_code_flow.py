@@ -81,7 +81,9 @@ def run_flow(
     return oauth, dict(token), nonce
 
 
-def verify_id_token(server: LiveServer, metadata: dict[str, Any], id_token: str, client_id: str, nonce: str | None) -> dict[str, Any]:
+def verify_id_token(
+    server: LiveServer, metadata: dict[str, Any], id_token: str, client_id: str, nonce: str | None
+) -> dict[str, Any]:
     jwks = httpx.get(metadata["jwks_uri"]).json()
     claims = JsonWebToken(["RS256"]).decode(id_token, JsonWebKey.import_key_set(jwks))
     claims.validate()
@@ -94,7 +96,9 @@ def verify_id_token(server: LiveServer, metadata: dict[str, Any], id_token: str,
     return dict(claims)
 
 
-def test_discovery_advertises_what_the_server_does(server: LiveServer, metadata: dict[str, Any]) -> None:
+def test_discovery_advertises_what_the_server_does(
+    server: LiveServer, metadata: dict[str, Any]
+) -> None:
     assert metadata["issuer"] == server.url
     assert metadata["authorization_endpoint"] == f"{server.url}/connect/authorize"
     assert metadata["token_endpoint"] == f"{server.url}/connect/token"
@@ -140,11 +144,20 @@ def test_flow_returns_profile_filtered_by_scope(
     assert profile["registrationDate"].endswith("Z")
     for name in ("isVerified", "isLocked", "supressBanEvasion", "2fa_login", "tags", "profile"):
         assert name in profile
-    assert set(profile["profile"]) == {"iconUrl", "tagline", "description", "pronouns", "displayBadges"}
+    assert set(profile["profile"]) == {
+        "iconUrl",
+        "tagline",
+        "description",
+        "pronouns",
+        "displayBadges",
+    }
     assert ("email" in profile) is expect_email
     assert ("isActiveSupporter" in profile) is expect_patreon
     assert ("supporterMetadata" in profile) is expect_patreon
-    assert not any("hash" in key.lower() or "password" in key.lower() or "totp" in key.lower() for key in profile)
+    assert not any(
+        "hash" in key.lower() or "password" in key.lower() or "totp" in key.lower()
+        for key in profile
+    )
 
     userinfo = oauth.get(metadata["userinfo_endpoint"]).json()
     assert userinfo["sub"] == person["id"]
@@ -156,7 +169,9 @@ def test_flow_returns_profile_filtered_by_scope(
     assert claims["amr"] == ["pwd"]
 
     if "offline_access" in scope:
-        refreshed = oauth.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
+        refreshed = oauth.refresh_token(
+            metadata["token_endpoint"], refresh_token=token["refresh_token"]
+        )
         assert refreshed["refresh_token"] != token["refresh_token"]
         assert refreshed["access_token"] != token["access_token"]
         assert oauth.get(f"{server.url}/api/user/profiles").status_code == 200
@@ -166,11 +181,23 @@ def test_flow_returns_profile_filtered_by_scope(
 
 
 def test_remembered_consent_skips_the_consent_page(
-    server: LiveServer, metadata: dict[str, Any], app_client: dict[str, Any], person: dict[str, Any], agent: UserAgent
+    server: LiveServer,
+    metadata: dict[str, Any],
+    app_client: dict[str, Any],
+    person: dict[str, Any],
+    agent: UserAgent,
 ) -> None:
     run_flow(server, metadata, app_client, person, agent, "openid profile")
-    oauth = OAuth2Client(app_client["client_id"], app_client["client_secret"], scope="openid profile", redirect_uri=REDIRECT, code_challenge_method="S256")
-    url, _ = oauth.create_authorization_url(metadata["authorization_endpoint"], code_verifier=generate_token(64))
+    oauth = OAuth2Client(
+        app_client["client_id"],
+        app_client["client_secret"],
+        scope="openid profile",
+        redirect_uri=REDIRECT,
+        code_challenge_method="S256",
+    )
+    url, _ = oauth.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=generate_token(64)
+    )
     response = agent.go(url)
     assert "code=" in agent.redirect_target(response)
 
@@ -179,12 +206,24 @@ def test_client_secret_post_and_public_client(
     server: LiveServer, metadata: dict[str, Any], person: dict[str, Any], agent: UserAgent
 ) -> None:
     confidential = server.create_client([REDIRECT], name="Post Auth App")
-    _, token, _ = run_flow(server, metadata, confidential, person, agent, "openid profile", auth_method="client_secret_post")
+    _, token, _ = run_flow(
+        server,
+        metadata,
+        confidential,
+        person,
+        agent,
+        "openid profile",
+        auth_method="client_secret_post",
+    )
     assert token["access_token"]
     public = server.create_client([REDIRECT], name="Native App", public=True)
     assert "client_secret" not in public
-    oauth, token, _ = run_flow(server, metadata, public, person, agent, "profile offline_access", auth_method="none")
+    oauth, token, _ = run_flow(
+        server, metadata, public, person, agent, "profile offline_access", auth_method="none"
+    )
     assert "id_token" not in token
     assert oauth.get(f"{server.url}/api/user/profiles").status_code == 200
-    refreshed = oauth.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
+    refreshed = oauth.refresh_token(
+        metadata["token_endpoint"], refresh_token=token["refresh_token"]
+    )
     assert refreshed["access_token"]

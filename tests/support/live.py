@@ -46,7 +46,9 @@ class LiveServer:
         )
         return env
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [str(BIN / "resonite-auth"), *args],
             input=stdin,
@@ -63,7 +65,9 @@ class LiveServer:
     def cli_json(self, *args: str, stdin: str | None = None) -> Any:
         return json.loads(self.cli(*args, "--json", stdin=stdin).stdout)
 
-    def create_user(self, username: str, password: str = "correct horse battery", **kw: Any) -> dict[str, Any]:
+    def create_user(
+        self, username: str, password: str = "correct horse battery", **kw: Any
+    ) -> dict[str, Any]:
         email = kw.get("email", f"{username.lower()}@example.com")
         args = ["users", "create", "--username", username, "--email", email, "--password-stdin"]
         if kw.get("admin"):
@@ -103,7 +107,9 @@ class LiveServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.workdir / f'server-{self.port}.log').read_text()}")
+                raise RuntimeError(
+                    f"server exited: {(self.workdir / f'server-{self.port}.log').read_text()}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return

@@ -53,7 +53,9 @@ class UserAgent:
     def close(self) -> None:
         self.http.close()
 
-    def go(self, url: str, *, method: str = "GET", data: dict[str, str] | None = None) -> httpx.Response:
+    def go(
+        self, url: str, *, method: str = "GET", data: dict[str, str] | None = None
+    ) -> httpx.Response:
         """Request `url`; follow redirects within the server; return the last response."""
         response = self.http.request(method, url, data=data)
         for _ in range(10):
@@ -67,7 +69,9 @@ class UserAgent:
         self.last = response
         return response
 
-    def submit(self, response: httpx.Response, values: dict[str, str], *, index: int = 0) -> httpx.Response:
+    def submit(
+        self, response: httpx.Response, values: dict[str, str], *, index: int = 0
+    ) -> httpx.Response:
         form = forms_in(response.text)[index]
         data = {**form.fields, **values}
         return self.go(urljoin(str(response.url), form.action), method="POST", data=data)

@@ -10,6 +10,7 @@ from resonite_auth.config import Settings
 from resonite_auth.domain.time import utcnow
 from resonite_auth.security.passwords import Passwords
 from resonite_auth.services.keyring import KeyRing
+from resonite_auth.services.mailer import Mailer, build_mailer
 from resonite_auth.storage.database import Database
 
 
@@ -17,14 +18,18 @@ from resonite_auth.storage.database import Database
 class Context:
     settings: Settings
     db: Database
+    mailer: Mailer
     passwords: Passwords = field(default_factory=Passwords)
     keyring: KeyRing = field(default_factory=KeyRing)
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         return cls(
-            settings=settings, db=Database(settings.database_url, pool_size=settings.db_pool_size)
+            settings=settings,
+            db=db,
+            mailer=build_mailer(settings.smtp_url, settings.mail_from, db),
         )
 
     async def close(self) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from resonite_auth.domain.accounts import Account
+from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.errors import InsufficientScope, MissingToken, OAuthError, UnverifiedRedirect
 from resonite_auth.oauth.params import Params
 from resonite_auth.security.csrf import csrf_matches, new_csrf_token
 from resonite_auth.security.tokens import new_secret
 from resonite_auth.services.context import Context
+from resonite_auth.services.sessions import current_session
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -148,3 +151,21 @@ def bearer_error(error: OAuthError) -> JSONResponse:
         status_code=error.status_code,
         headers={"WWW-Authenticate": challenge, **NO_STORE},
     )
+
+
+async def signed_in(request: Request) -> tuple[BrowserSession, Account] | None:
+    """The person signed in on this browser, if any (locked accounts are never signed in)."""
+    return await current_session(context_of(request), read_cookie(request, "session"))
+
+
+def signin_redirect(request: Request) -> RedirectResponse:
+    """Send a signed-out person to sign in, then back to the page they asked for."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return see_other(f"/signin?{urlencode({'next': target})}")
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to return to after sign-in; anything else becomes `/` (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    return value

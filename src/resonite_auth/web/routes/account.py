@@ -16,6 +16,7 @@ from resonite_auth.web.http import (
     form_params,
     read_cookie,
     render,
+    safe_next,
     see_other,
     set_cookie,
 )
@@ -35,7 +36,16 @@ async def home(request: Request) -> Response:
 
 @router.get("/signin")
 async def signin_page(request: Request) -> Response:
-    return render(request, "signin.html", {"title": "Sign in", "action": "/signin", "username": ""})
+    return render(
+        request,
+        "signin.html",
+        {
+            "title": "Sign in",
+            "action": "/signin",
+            "username": "",
+            "next": safe_next(request.query_params.get("next")),
+        },
+    )
 
 
 @router.post("/signin")
@@ -55,6 +65,7 @@ async def signin(request: Request) -> Response:
                 "action": "/signin",
                 "username": username,
                 "error": "That username or password is not right, or the account is locked.",
+                "next": safe_next(params.raw("next")),
             },
             status_code=401,
         )
@@ -62,7 +73,7 @@ async def signin(request: Request) -> Response:
     raw = await start_session(
         ctx, account, ["pwd"], ip=client_ip(request), user_agent=request.headers.get("user-agent")
     )
-    response = see_other("/")
+    response = see_other(safe_next(params.raw("next")))
     set_cookie(request, response, "session", raw)
     return response
 

@@ -1,0 +1,61 @@
+"""`migrate`, `serve` and `demo`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from resonite_auth.cli.base import emit, migrate_database, run
+from resonite_auth.config import Settings
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(migrate)
+    app.command()(serve)
+    app.command()(demo)
+
+
+def migrate() -> None:
+    """Apply pending database migrations."""
+    migrate_database()
+    typer.echo("database is up to date")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Apply pending migrations, then serve HTTP."""
+    import uvicorn
+
+    migrate_database()
+    settings = Settings()
+    typer.echo(f"resonite-auth serving {settings.issuer} (listening on http://{host}:{port})")
+    uvicorn.run(
+        "resonite_auth.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    app_url: Annotated[
+        str, typer.Option(help="Base URL of the example event registration site.")
+    ] = "http://127.0.0.1:8081",
+) -> None:
+    """Seed demo data (idempotent) and print the demo credentials.
+
+    The demo client's secret is replaced on every run, since only its digest is kept.
+    """
+    from resonite_auth.services.demo import seed_demo
+
+    migrate_database()
+    seeded = run(lambda ctx: seed_demo(ctx, app_url))
+    emit(seeded, as_json, "\n".join(f"{key}: {value}" for key, value in seeded.items()))

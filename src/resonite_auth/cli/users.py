@@ -1,0 +1,40 @@
+"""`resonite-auth users …`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from resonite_auth.cli.base import emit, run
+
+app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    username: Annotated[str, typer.Option(help="The platform username.")],
+    email: Annotated[str, typer.Option(help="The account's email address.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the account an admin.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create an account."""
+    from resonite_auth.services.accounts import NewAccount, create_account
+
+    if not password_stdin:
+        typer.echo("error: pass --password-stdin and the password on standard input", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    new = NewAccount(
+        username=username, email=email, password=password, is_admin=admin, is_verified=True
+    )
+    account = run(lambda ctx: create_account(ctx, new))
+    emit(
+        {"id": account.id, "username": account.username},
+        as_json,
+        f"created {account.username} ({account.id})",
+    )

@@ -64,3 +64,17 @@ def query(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
 def scalar(url: str, sql: str, **params: Any) -> Any:
     rows = query(url, sql, **params)
     return next(iter(rows[0].values())) if rows else None
+
+
+def execute(url: str, sql: str, **params: Any) -> int:
+    """Run a data-changing statement and commit it; returns the affected row count."""
+
+    async def run() -> int:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                return (await connection.execute(text(sql), params)).rowcount
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

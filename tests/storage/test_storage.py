@@ -1,0 +1,139 @@
+"""Storage on real SQLite and PostgreSQL: migrations, atomic single use, round trips."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect
+
+from resonite_auth.config import Settings
+from resonite_auth.errors import Conflict
+from resonite_auth.services.accounts import NewAccount, create_account
+from resonite_auth.services.clients import NewClient, create_client
+from resonite_auth.services.context import Context
+from resonite_auth.storage.migrate import alembic_config, upgrade
+from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
+from resonite_auth.storage.tables import metadata
+from tests.support.databases import fresh_database
+
+
+@pytest.fixture(scope="module")
+async def ctx(database_url: str) -> AsyncIterator[Context]:
+    context = Context.from_settings(Settings(database_url=database_url))
+    await upgrade(context.db)
+    yield context
+    await context.close()
+
+
+async def test_migrations_create_exactly_the_declared_schema(ctx: Context) -> None:
+    async with ctx.db.read() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        columns = await connection.run_sync(
+            lambda sync: {
+                t: {c["name"] for c in inspect(sync).get_columns(t)} for t in metadata.tables
+            }
+        )
+    assert set(metadata.tables) <= tables
+    for name, table in metadata.tables.items():
+        assert columns[name] == {c.name for c in table.columns}, name
+
+
+def test_migrations_downgrade_and_upgrade_again(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On a separate fresh database, so the module's shared one stays intact."""
+    config = alembic_config()
+
+    def down(sync_connection: object) -> None:
+        config.attributes["connection"] = sync_connection
+        command.downgrade(config, "base")
+
+    async def cycle(url: str) -> set[str]:
+        other = Context.from_settings(Settings(database_url=url))
+        try:
+            await upgrade(other.db)
+            async with other.db.engine.begin() as connection:
+                await connection.run_sync(down)
+            async with other.db.read() as connection:
+                left = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+            await upgrade(other.db)
+            return left
+        finally:
+            await other.close()
+
+    with fresh_database(backend, tmp_path_factory.mktemp("mig")) as url:
+        left = asyncio.run(cycle(url))
+    assert not (left & set(metadata.tables))
+
+
+async def test_usernames_are_unique_ignoring_case(ctx: Context) -> None:
+    await create_account(ctx, NewAccount("CaseTest", "case@example.com", "long enough password"))
+    with pytest.raises(Conflict):
+        await create_account(
+            ctx, NewAccount("casetest", "other@example.com", "long enough password")
+        )
+    with pytest.raises(Conflict):
+        await create_account(
+            ctx, NewAccount("Different", "CASE@example.com", "long enough password")
+        )
+
+
+async def test_code_redeems_exactly_once_under_concurrency(ctx: Context) -> None:
+    account = await create_account(
+        ctx, NewAccount("Racer", "racer@example.com", "long enough password")
+    )
+    client = (
+        await create_client(
+            ctx, NewClient("Race", ["https://r.example/cb"], ["openid"], approve=True)
+        )
+    ).client
+    now = datetime.now(UTC)
+    async with ctx.db.transaction() as connection:
+        await GrantRepository(connection).add(
+            {
+                "id": "g-race",
+                "account_id": account.id,
+                "client_id": client.client_id,
+                "scopes": ["openid"],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        await CodeRepository(connection).add(
+            {
+                "digest": "d" * 64,
+                "grant_id": "g-race",
+                "client_id": client.client_id,
+                "account_id": account.id,
+                "redirect_uri": "https://r.example/cb",
+                "scopes": ["openid"],
+                "auth_time": now,
+                "amr": ["pwd"],
+                "created_at": now,
+                "expires_at": now + timedelta(seconds=60),
+            }
+        )
+
+    async def attempt() -> bool:
+        async with ctx.db.transaction() as connection:
+            return await CodeRepository(connection).redeem("d" * 64, datetime.now(UTC))
+
+    results = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert results.count(True) == 1
+    async with ctx.db.read() as connection:
+        issued = await CodeRepository(connection).by_digest("d" * 64)
+    assert issued is not None and issued.redeemed_at is not None
+    assert issued.redeemed_at.tzinfo is not None and issued.auth_time == now.replace(
+        microsecond=now.microsecond
+    )
+
+
+async def test_signing_key_is_made_once(ctx: Context) -> None:
+    await asyncio.gather(*(ctx.keyring.ensure_signing_key(ctx.db) for _ in range(3)))
+    jwks = await ctx.keyring.jwks(ctx.db)
+    assert len(jwks["keys"]) == 1
+    assert jwks["keys"][0]["alg"] == "RS256" and "d" not in jwks["keys"][0]

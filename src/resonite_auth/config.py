@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     interaction_ttl: int = Field(
         default=600, description="How long a pending sign-in/consent interaction lives, seconds."
     )
+    device_code_ttl: int = Field(
+        default=600, description="Device code lifetime, seconds (RFC 8628)."
+    )
+    device_poll_interval: int = Field(
+        default=5, description="Minimum seconds between device polls (RFC 8628 §3.2 interval)."
+    )
     session_ttl: int = Field(default=14 * 86400, description="Browser session lifetime, seconds.")
 
     cookie_secure: bool | None = Field(

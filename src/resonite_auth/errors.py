@@ -51,7 +51,24 @@ class InvalidScope(OAuthError):
 
 class AccessDenied(OAuthError):
     error = "access_denied"
-    status_code = 403
+
+
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the person has not decided yet; keep polling."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: polling too fast; the interval grew by 5 seconds."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device code expired; start again."""
+
+    error = "expired_token"
 
 
 class LoginRequired(OAuthError):

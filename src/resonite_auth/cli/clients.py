@@ -24,6 +24,10 @@ def create(
         bool, typer.Option("--public", help="A public client (PKCE, no secret).")
     ] = False,
     approve: Annotated[bool, typer.Option("--approve", help="Approve at once.")] = False,
+    device_grant: Annotated[
+        bool,
+        typer.Option("--device-grant", help="Allow the device authorization grant (RFC 8628)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Register an application; the secret is printed once and never stored."""
@@ -35,6 +39,7 @@ def create(
         scopes=scope.split(),
         is_public=public,
         approve=approve,
+        allow_device_grant=device_grant,
     )
     registered = run(lambda ctx: create_client(ctx, new))
     data: dict[str, Any] = {

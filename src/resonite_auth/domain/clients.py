@@ -24,6 +24,7 @@ class Client:
     allowed_scopes: list[str]
     owner_id: str | None
     created_at: datetime
+    allow_device_grant: bool = False
 
     @property
     def is_active(self) -> bool:

@@ -12,9 +12,14 @@ TOKEN_PATH = "/connect/token"
 USERINFO_PATH = "/connect/userinfo"
 JWKS_PATH = "/.well-known/openid-configuration/jwks"
 PROFILE_PATH = "/api/user/profiles"
+DEVICE_AUTHORIZATION_PATH = "/connect/deviceauthorization"
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-GRANT_TYPES = ("authorization_code", "refresh_token")
+GRANT_TYPES = (
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+)
 
 
 def discovery_document(settings: Settings) -> dict[str, Any]:
@@ -24,6 +29,7 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "token_endpoint": settings.url(TOKEN_PATH),
         "userinfo_endpoint": settings.url(USERINFO_PATH),
         "jwks_uri": settings.url(JWKS_PATH),
+        "device_authorization_endpoint": settings.url(DEVICE_AUTHORIZATION_PATH),
         "scopes_supported": list(KNOWN_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -26,6 +26,7 @@ class NewClient:
     is_public: bool = False
     approve: bool = False
     owner_id: str | None = None
+    allow_device_grant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
                 "redirect_uris": list(dict.fromkeys(new.redirect_uris)),
                 "allowed_scopes": canonical(new.scopes),
                 "owner_id": new.owner_id,
+                "allow_device_grant": new.allow_device_grant,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from resonite_auth.errors import InvalidRequest, UnsupportedGrantType
+from resonite_auth.oauth.device import GRANT_TYPE as DEVICE_GRANT_TYPE
 from resonite_auth.oauth.params import Params
 from resonite_auth.services.clients import authenticate_client, read_credentials
 from resonite_auth.services.context import Context
 from resonite_auth.services.grant_authorization_code import exchange_code
+from resonite_auth.services.grant_device_code import poll
 from resonite_auth.services.grant_refresh_token import refresh
 
 
@@ -22,4 +24,6 @@ async def token(ctx: Context, params: Params, authorization: str | None) -> dict
         return await exchange_code(ctx, client, params)
     if grant_type == "refresh_token":
         return await refresh(ctx, client, params)
+    if grant_type == DEVICE_GRANT_TYPE:
+        return await poll(ctx, client, params)
     raise UnsupportedGrantType(f"The grant type {grant_type[:64]!r} is not supported.")

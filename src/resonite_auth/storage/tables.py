@@ -70,6 +70,7 @@ clients = Table(
     Column("homepage_url", String(512)),
     Column("logo_url", String(512)),
     Column("review_reason", Text),
+    Column("allow_device_grant", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -218,4 +219,28 @@ outbox = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("sent_at", UTCDateTime),
+)
+
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("device_digest", DIGEST, primary_key=True),
+    Column("user_code_digest", DIGEST, nullable=False, unique=True),
+    Column(
+        "client_id",
+        String(64),
+        ForeignKey("clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("scopes", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("interval", Integer, nullable=False),
+    Column("last_polled_at", UTCDateTime),
+    Column("account_id", String(40), ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("grant_id", String(32), ForeignKey("grants.id", ondelete="CASCADE")),
+    Column("auth_time", UTCDateTime),
+    Column("amr", JSON),
+    Column("decided_at", UTCDateTime),
 )

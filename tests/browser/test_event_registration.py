@@ -33,12 +33,15 @@ def browser() -> Iterator[Browser]:
         yield instance
 
 
-def start_site(server: LiveServer, workdir: Path, discovery_url: str | None = None) -> EventSite:
+def start_site(
+    server: LiveServer,
+    workdir: Path,
+    discovery_url: str | None = None,
+    scope: str = "openid profile patreon",
+) -> EventSite:
     port = free_port()
     client = server.create_client(
-        [f"http://127.0.0.1:{port}/auth/callback"],
-        name="Event Registration",
-        scope="openid profile patreon",
+        [f"http://127.0.0.1:{port}/auth/callback"], name="Event Registration", scope=scope
     )
     site = EventSite(
         discovery_url or f"{server.url}/.well-known/openid-configuration",
@@ -192,6 +195,90 @@ def test_denying_consent_returns_to_the_site_with_a_clear_message(
     expect(page.get_by_role("alert")).to_contain_text("You chose not to share")
     page.get_by_role("link", name="Back to the events").click()
     expect(page.get_by_role("link", name="Link your Resonite account", exact=True)).to_be_visible()
+
+
+def link_as(page: Page, server: LiveServer, site: EventSite, username: str) -> None:
+    person = server.create_user(username)
+    page.goto(site.url)
+    page.get_by_role("link", name="Link your Resonite account", exact=True).click()
+    sign_in_and_allow(page, server, person)
+    expect(page.get_by_test_id("linked-username")).to_have_text(username)
+
+
+def test_forms_refuse_what_they_must(server: LiveServer, site: EventSite, page: Page) -> None:
+    link_as(page, server, site, "EventTinkerer")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    assert token
+
+    forged = page.request.post(f"{site.url}/events/build-night/register", form={})
+    assert forged.status == 400
+    assert "This form has expired" in forged.text()
+
+    unknown = page.request.post(
+        f"{site.url}/events/moon-party/register", form={"csrf_token": token}
+    )
+    assert unknown.status == 404
+    assert "No such event" in unknown.text()
+
+    # Linked with `openid profile` only: the supporter event needs the status shared first.
+    unshared = page.request.post(
+        f"{site.url}/events/supporter-meetup/register", form={"csrf_token": token}
+    )
+    assert unshared.status == 403
+    assert "Supporter Meetup needs your supporter status" in unshared.text()
+
+    register(page, "Avatar Workshop")
+    expect(page.get_by_role("status")).to_have_text(
+        "EventTinkerer is registered for Avatar Workshop."
+    )
+    again = page.request.post(
+        f"{site.url}/events/avatar-workshop/register", form={"csrf_token": token}
+    )
+    assert "EventTinkerer is already registered for Avatar Workshop." in again.text()
+    assert registrations(site).count(("avatar-workshop", "EventTinkerer")) == 1
+
+
+def test_registering_after_unlinking_in_another_tab_asks_to_link(
+    server: LiveServer, site: EventSite, page: Page
+) -> None:
+    link_as(page, server, site, "EventTwoTabs")
+    other_tab = page.context.new_page()
+    other_tab.goto(site.url)
+    other_tab.get_by_role("button", name="Unlink").click()
+    expect(other_tab.get_by_role("status")).to_contain_text("Unlinked")
+
+    register(page, "Community Build Night")
+    expect(page.get_by_role("heading", name="Link your Resonite account first")).to_be_visible()
+    assert ("build-night", "EventTwoTabs") not in registrations(site)
+
+
+def test_an_error_answer_from_the_server_is_explained(
+    server: LiveServer, workdir: Path, page: Page
+) -> None:
+    # This client may not ask for `patreon`, so the server answers the supporter link with
+    # an error redirect (RFC 6749 §4.1.2.1) instead of a sign-in page.
+    narrow = start_site(server, workdir, scope="openid profile")
+    try:
+        page.goto(narrow.url)
+        page.get_by_role(
+            "link", name="Link your Resonite account to register for Supporter Meetup"
+        ).click()
+        expect(page.get_by_role("heading", name="Linking failed")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("invalid_scope")
+        assert page.url.startswith(narrow.redirect_uri)
+    finally:
+        narrow.stop()
+
+
+def test_a_code_the_server_does_not_know_is_refused(
+    server: LiveServer, site: EventSite, page: Page
+) -> None:
+    sent = authorize_request_of(page, site)
+    answer = urlencode({"code": "b" * 43, "state": sent["state"][0], "iss": server.url})
+    response = page.goto(f"{site.url}/auth/callback?{answer}")
+    assert response is not None and response.status == 502
+    expect(page.get_by_role("heading", name="Linking failed")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("invalid_grant")
 
 
 def authorize_request_of(page: Page, site: EventSite) -> dict[str, list[str]]:

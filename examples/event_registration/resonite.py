@@ -8,6 +8,7 @@ platform's `/api/user/profiles`, and the avatar URL from OIDC userinfo (`picture
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,8 @@ from .store import LinkedAccount
 BASE_SCOPES = "openid profile"
 SUPPORTER_SCOPES = "openid profile patreon"
 PROFILE_PATH = "/api/user/profiles"
+
+log = logging.getLogger("event_registration")
 
 
 class LinkFailed(Exception):
@@ -76,8 +79,10 @@ async def complete_link(client: Any, request: Request) -> LinkedAccount:
     except MismatchingStateError as error:
         raise state_mismatch() from error
     except httpx.TransportError as error:
+        log.warning("account server unreachable: %r", error)
         raise unreachable() from error
     except (httpx.HTTPError, AuthlibBaseError, JoseError, ValueError, KeyError) as error:
+        log.warning("linking failed: %r", error)  # codes and tokens are never in these errors
         raise LinkFailed(
             "Linking failed",
             "Resonite's answer could not be verified, so nothing was linked. "

@@ -38,3 +38,40 @@ def create(
         as_json,
         f"created {account.username} ({account.id})",
     )
+
+
+@app.command("supporter")
+def supporter(
+    user: Annotated[str, typer.Argument(help="The account's id (U-…) or username.")],
+    active: Annotated[
+        bool,
+        typer.Option(
+            "--active/--inactive", help="Whether the person currently supports the platform."
+        ),
+    ],
+    tier_cents: Annotated[
+        int | None, typer.Option("--tier-cents", help="Monthly tier in cents (e.g. 500).")
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option("--months", help="Total months of support so far.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Record a person's Patreon support (shown to applications granted `patreon`)."""
+    from resonite_auth.oauth.profile import profile_document
+    from resonite_auth.services.supporters import SupporterChange, set_supporter
+
+    change = SupporterChange(active=active, tier_cents=tier_cents, months=months)
+    account = run(lambda ctx: set_supporter(ctx, user, change))
+    document = profile_document(account, ["patreon"])
+    state = "an active supporter" if account.is_active_supporter else "not an active supporter"
+    emit(
+        {
+            "id": account.id,
+            "username": account.username,
+            "isActiveSupporter": document["isActiveSupporter"],
+            "supporterMetadata": document["supporterMetadata"],
+        },
+        as_json,
+        f"{account.username} ({account.id}) is now {state}",
+    )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from resonite_auth.domain.accounts import SupporterEntry
 from resonite_auth.errors import Conflict
 from resonite_auth.security.tokens import digest, new_secret
 from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.clients import NewClient, create_client
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.accounts import AccountRepository, supporter_to_json
+from resonite_auth.services.supporters import SupporterChange, set_supporter
+from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.clients import ClientRepository
 from resonite_auth.storage.repositories.settings import SettingsRepository
 
@@ -43,27 +42,17 @@ async def _ensure_account(ctx: Context, username: str, email: str, *, supporter:
         )
     except Conflict:
         return
-    now = ctx.clock()
     values: dict[str, Any] = {
         "tagline": "Exploring worlds since the first build.",
         "description": "A demo account on this resonite-auth server.",
         "pronouns": "they/them",
         "tags": ["demo"],
     }
-    if supporter:
-        entry = SupporterEntry(
-            True,
-            14,
-            14 * 1000,
-            1000,
-            2500,
-            500,
-            now - timedelta(days=14 * 30),
-            now - timedelta(days=3),
-        )
-        values.update(is_active_supporter=True, supporter_metadata=[supporter_to_json(entry)])
     async with ctx.db.transaction() as connection:
         await AccountRepository(connection).update(account.id, **values)
+    if supporter:
+        change = SupporterChange(active=True, tier_cents=1000, months=14)
+        await set_supporter(ctx, account.id, change, actor="demo")
 
 
 async def _ensure_client(ctx: Context, redirect_uri: str) -> tuple[str, str]:

@@ -39,10 +39,10 @@ class DeviceLogin:
         self.metadata: dict[str, Any] = {}
 
     def post(self, url: str, data: dict[str, str]) -> httpx.Response:
-        auth = (self.args.client_id, self.args.client_secret) if self.args.client_secret else None
-        if auth is None:
-            data = {**data, "client_id": self.args.client_id}
-        return self.http.post(url, data=data, auth=auth)
+        if self.args.client_secret:
+            credentials = (str(self.args.client_id), str(self.args.client_secret))
+            return self.http.post(url, data=data, auth=credentials)
+        return self.http.post(url, data={**data, "client_id": self.args.client_id})
 
     def discover(self) -> None:
         url = f"{self.args.server.rstrip('/')}/.well-known/openid-configuration"

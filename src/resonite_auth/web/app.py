@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +18,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
+from resonite_auth.services.housekeeping import run_periodically
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
-from resonite_auth.web.routes import account, authorize, discovery, health, resources, token
+from resonite_auth.web.routes import (
+    account,
+    authorize,
+    discovery,
+    health,
+    resources,
+    revocation,
+    token,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("resonite_auth")
@@ -30,9 +41,16 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.keyring.ensure_signing_key(ctx.db)
+        housekeeping = None
+        if settings.gc_interval > 0:
+            housekeeping = asyncio.create_task(run_periodically(ctx, settings.gc_interval))
         try:
             yield
         finally:
+            if housekeeping is not None:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
             if context is None:
                 await ctx.close()
 
@@ -55,6 +73,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         resources.router,
         account.router,
         health.router,
+        revocation.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         default=365, description="Audit events older than this many days are deleted by gc."
     )
     client_assertion_max_lifetime: int = Field(
-        default=600,
+        default=3600,
         description="Longest `exp - now` accepted for a private_key_jwt client assertion, seconds.",
     )
     db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")

@@ -62,6 +62,23 @@ class Settings(BaseSettings):
         default="https://assets.resonite.com",
         description="Where `resdb:///<name>` profile icons can be viewed over https.",
     )
+    keyring_cache_seconds: float = Field(
+        default=10.0,
+        description="How long an instance reuses its copy of the signing keys before re-reading "
+        "them, seconds; a rotation made anywhere is seen everywhere within this time.",
+    )
+    gc_interval: int = Field(
+        default=3600,
+        description="Seconds between the server's housekeeping runs (expired codes, tokens, "
+        "sessions); 0 turns the periodic run off (`resonite-auth gc` still works).",
+    )
+    audit_retention_days: int = Field(
+        default=365, description="Audit events older than this many days are deleted by gc."
+    )
+    client_assertion_max_lifetime: int = Field(
+        default=3600,
+        description="Longest `exp - now` accepted for a private_key_jwt client assertion, seconds.",
+    )
     db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level of the server.")
 

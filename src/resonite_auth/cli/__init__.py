@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from resonite_auth.cli import clients, server, users
+from resonite_auth.cli import clients, gc, keys, server, users
 
 
 def build() -> typer.Typer:
@@ -20,6 +20,8 @@ def build() -> typer.Typer:
     server.register(app)
     app.add_typer(users.app, name="users")
     app.add_typer(clients.app, name="clients")
+    app.add_typer(keys.app, name="keys")
+    gc.register(app)
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 class ClientStatus(enum.StrEnum):
@@ -25,6 +26,12 @@ class Client:
     owner_id: str | None
     created_at: datetime
     allow_device_grant: bool = False
+    # Token options (RFC 7662 resource server, RFC 9068 JWT access tokens, OIDC Registration
+    # §2 id_token_signed_response_alg, RFC 7523 private_key_jwt with a registered JWKS).
+    is_resource_server: bool = False
+    access_token_format: str = "opaque"
+    id_token_signed_response_alg: str = "RS256"
+    jwks: dict[str, Any] | None = None
 
     @property
     def is_active(self) -> bool:

@@ -21,3 +21,4 @@ class SigningKey:
     private_jwk: dict[str, str]
     created_at: datetime
     retired_at: datetime | None
+    activated_at: datetime | None = None

@@ -7,8 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from joserfc import jwt
-
+from resonite_auth.oauth.access_token import sign_jwt
 from resonite_auth.security.keys import AnyKey
 
 _HASHES = {"RS256": hashlib.sha256, "ES256": hashlib.sha256, "EdDSA": hashlib.sha512}
@@ -51,4 +50,4 @@ def build_claims(
 
 
 def sign(claims: dict[str, Any], key: AnyKey, *, kid: str, alg: str) -> str:
-    return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key)
+    return sign_jwt({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key)

@@ -6,6 +6,7 @@ from typing import Any
 
 from resonite_auth.config import Settings
 from resonite_auth.oauth.scopes import KNOWN_SCOPES
+from resonite_auth.security.keys import SUPPORTED_ALGS
 
 AUTHORIZE_PATH = "/connect/authorize"
 TOKEN_PATH = "/connect/token"
@@ -13,8 +14,14 @@ USERINFO_PATH = "/connect/userinfo"
 JWKS_PATH = "/.well-known/openid-configuration/jwks"
 PROFILE_PATH = "/api/user/profiles"
 DEVICE_AUTHORIZATION_PATH = "/connect/deviceauthorization"
+REVOCATION_PATH = "/connect/revocation"
+INTROSPECTION_PATH = "/connect/introspect"
 
-TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# RFC 7662 §2.1: introspection needs a client that can authenticate, so `none` is not offered.
+INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+# RFC 7523 client assertions are checked with these (services.client_assertion.ALGS).
+ASSERTION_ALGS = ("RS256", "ES256", "EdDSA")
 GRANT_TYPES = (
     "authorization_code",
     "refresh_token",
@@ -35,8 +42,16 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "response_modes_supported": ["query"],
         "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        # RS256 signs by default; a client may choose ES256 or EdDSA (OIDC Registration §2).
+        "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "revocation_endpoint": settings.url(REVOCATION_PATH),
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
+        "introspection_endpoint": settings.url(INTROSPECTION_PATH),
+        "introspection_endpoint_auth_methods_supported": list(INTROSPECTION_AUTH_METHODS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub",

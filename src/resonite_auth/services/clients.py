@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from resonite_auth.domain.audit import AuditEvent
@@ -14,6 +15,12 @@ from resonite_auth.oauth.params import Params
 from resonite_auth.oauth.scopes import KNOWN_SCOPES, canonical
 from resonite_auth.security.tokens import digest, new_id, new_secret
 from resonite_auth.services.audit import record
+from resonite_auth.services.client_assertion import (
+    ASSERTION_TYPE,
+    unverified_subject,
+    verify_assertion,
+)
+from resonite_auth.services.client_options import ClientOptions, check_options
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.clients import ClientRepository
 
@@ -26,7 +33,7 @@ class NewClient:
     is_public: bool = False
     approve: bool = False
     owner_id: str | None = None
-    allow_device_grant: bool = False
+    options: ClientOptions = field(default_factory=ClientOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +66,10 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
     unknown = [s for s in new.scopes if s not in KNOWN_SCOPES]
     if unknown:
         raise ValidationFailed(f"Unknown scope: {' '.join(unknown)}.")
+    check_options(new.options, is_public=new.is_public)
     client_id = new_id(16)
-    secret = None if new.is_public else new_secret()
+    # A client that registered a JWKS authenticates with private_key_jwt: it gets no secret.
+    secret = None if new.is_public or new.options.jwks else new_secret()
     status = ClientStatus.APPROVED if new.approve else ClientStatus.PENDING
     now = ctx.clock()
     async with ctx.db.transaction() as connection:
@@ -74,9 +83,9 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
                 "redirect_uris": list(dict.fromkeys(new.redirect_uris)),
                 "allowed_scopes": canonical(new.scopes),
                 "owner_id": new.owner_id,
-                "allow_device_grant": new.allow_device_grant,
                 "created_at": now,
                 "updated_at": now,
+                **new.options.columns(),
             }
         )
         if secret is not None:
@@ -112,12 +121,18 @@ async def approve_client(ctx: Context, client_id: str, *, actor: str = "cli") ->
 class ClientCredentials:
     client_id: str
     secret: str | None
-    method: str  # client_secret_basic | client_secret_post | none
+    method: str  # client_secret_basic | client_secret_post | private_key_jwt | none
+    assertion: str | None = None
 
 
 def read_credentials(params: Params, authorization: str | None) -> ClientCredentials:
     """RFC 6749 §2.3.1: HTTP Basic (form-urlencoded parts) or the body; never both."""
     form_id, form_secret = params.get("client_id"), params.get("client_secret")
+    assertion_type, assertion = params.get("client_assertion_type"), params.get("client_assertion")
+    if assertion_type is not None or assertion is not None:
+        return _assertion_credentials(
+            form_id, form_secret, assertion_type, assertion, authorization
+        )
     if authorization and authorization[:6].lower() == "basic ":
         if form_secret is not None:
             raise InvalidRequest("Use one client authentication method, not two.")
@@ -132,6 +147,26 @@ def read_credentials(params: Params, authorization: str | None) -> ClientCredent
     return ClientCredentials(form_id, None, "none")
 
 
+def _assertion_credentials(
+    form_id: str | None,
+    form_secret: str | None,
+    assertion_type: str | None,
+    assertion: str | None,
+    authorization: str | None,
+) -> ClientCredentials:
+    """RFC 7521 §4.2: client_assertion_type and client_assertion, client_id optional."""
+    if form_secret is not None or (authorization and authorization[:6].lower() == "basic "):
+        raise InvalidRequest("Use one client authentication method, not two.")
+    if assertion_type is None or assertion is None:
+        raise InvalidRequest("client_assertion_type and client_assertion go together.")
+    if assertion_type != ASSERTION_TYPE:
+        raise InvalidClient(f"Unsupported client_assertion_type; use {ASSERTION_TYPE}.")
+    subject = unverified_subject(assertion)
+    if form_id is not None and form_id != subject:
+        raise InvalidClient("client_id differs from the client assertion's subject.")
+    return ClientCredentials(subject, None, "private_key_jwt", assertion)
+
+
 def _parse_basic(encoded: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
@@ -143,8 +178,16 @@ def _parse_basic(encoded: str) -> tuple[str, str]:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-async def authenticate_client(ctx: Context, credentials: ClientCredentials) -> Client:
-    """The approved client these credentials prove, or InvalidClient (RFC 6749 §5.2)."""
+async def authenticate_client(
+    ctx: Context, credentials: ClientCredentials, *, endpoint: str | None = None
+) -> Client:
+    """The approved client these credentials prove, or InvalidClient (RFC 6749 §5.2).
+
+    `endpoint` is the URL being called: a client assertion may name it, the token endpoint or
+    the issuer as its audience (RFC 7523 §3 item 3).
+    """
+    if credentials.assertion is not None:
+        return await _authenticate_assertion(ctx, credentials, endpoint)
     async with ctx.db.read() as connection:
         repository = ClientRepository(connection)
         client = await repository.by_id(credentials.client_id)
@@ -160,8 +203,55 @@ async def authenticate_client(ctx: Context, credentials: ClientCredentials) -> C
             )
     elif not valid_secret:
         raise InvalidClient("Client authentication failed.", detail="bad or missing secret")
+    return _active(client)
+
+
+async def _authenticate_assertion(
+    ctx: Context, credentials: ClientCredentials, endpoint: str | None
+) -> Client:
+    assert credentials.assertion is not None
+    async with ctx.db.read() as connection:
+        client = await ClientRepository(connection).by_id(credentials.client_id)
+    if client is None:
+        raise InvalidClient("Client authentication failed.", detail="unknown client")
+    audiences = {ctx.settings.issuer, ctx.settings.url("/connect/token")}
+    if endpoint is not None:
+        audiences.add(endpoint)
+    await verify_assertion(ctx, client, credentials.assertion, audiences)
+    return _active(client)
+
+
+def _active(client: Client) -> Client:
     if not client.is_active:
         raise InvalidClient(
             "This application is not approved.", detail=f"client status {client.status}"
         )
     return client
+
+
+async def update_client_options(
+    ctx: Context, client_id: str, changes: dict[str, Any], *, actor: str = "cli"
+) -> Client:
+    """Change token options of a registered client (CLI: `clients update`)."""
+    now = ctx.clock()
+    async with ctx.db.transaction() as connection:
+        repository = ClientRepository(connection)
+        client = await repository.by_id(client_id)
+        if client is None:
+            raise NotFound(f"No application with client id {client_id!r}.")
+        options = ClientOptions.of(client).replaced(changes)
+        check_options(options, is_public=client.is_public)
+        await repository.set_options(client_id, options.columns(), now)
+        await record(
+            connection,
+            AuditEvent(
+                "client.options_changed",
+                actor=actor,
+                client_id=client_id,
+                detail={"changed": sorted(changes)},
+            ),
+            now,
+        )
+        updated = await repository.by_id(client_id)
+    assert updated is not None
+    return updated

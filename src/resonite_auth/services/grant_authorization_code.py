@@ -47,6 +47,8 @@ async def exchange_code(ctx: Context, client: Client, params: Params) -> dict[st
         auth_time=issued.auth_time,
         amr=issued.amr,
         code_digest=code_digest,
+        access_token_format=client.access_token_format,
+        id_token_alg=client.id_token_signed_response_alg,
     )
     now = ctx.clock()
     async with ctx.db.transaction() as connection:

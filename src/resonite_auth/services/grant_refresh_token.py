@@ -34,7 +34,9 @@ async def refresh(ctx: Context, client: Client, params: Params) -> dict[str, Any
         await _revoke_on_reuse(ctx, record_)
         raise InvalidGrant(INVALID_REFRESH, detail="rotated refresh token reused")
     if ctx.clock() >= record_.expires_at:
-        raise InvalidGrant(INVALID_REFRESH, detail="refresh token expired")
+        raise InvalidGrant(INVALID_REFRESH, detail="refresh token expired (sliding lifetime)")
+    if record_.absolute_expires_at is not None and ctx.clock() >= record_.absolute_expires_at:
+        raise InvalidGrant(INVALID_REFRESH, detail="refresh token expired (absolute lifetime)")
     scopes = _narrowed_scopes(params.get("scope"), record_.scopes)
 
     issue = Issue(
@@ -47,6 +49,8 @@ async def refresh(ctx: Context, client: Client, params: Params) -> dict[str, Any
         amr=record_.amr,
         parent_digest=record_.digest,
         absolute_expires_at=record_.absolute_expires_at,
+        access_token_format=client.access_token_format,
+        id_token_alg=client.id_token_signed_response_alg,
     )
     async with ctx.db.transaction() as connection:
         rotated = await TokenRepository(connection).rotate(token_digest, ctx.clock())

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import TokenKind
-from resonite_auth.oauth import id_token
-from resonite_auth.security.tokens import digest, new_secret
+from resonite_auth.oauth import access_token, id_token
+from resonite_auth.security.tokens import digest, new_id, new_secret
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.grants import GrantRepository, TokenRepository
 
@@ -29,6 +29,8 @@ class Issue:
     code_digest: str | None = None
     parent_digest: str | None = None
     absolute_expires_at: datetime | None = None
+    access_token_format: str = "opaque"  # the client's choice: opaque | jwt (RFC 9068)
+    id_token_alg: str = "RS256"  # the client's id_token_signed_response_alg
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ class Issued:
 async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) -> Issued:
     now = ctx.clock()
     repository = TokenRepository(connection)
-    access = new_secret()
+    access = await _mint_access(ctx, issue, now)
     common = {
         "grant_id": issue.grant_id,
         "client_id": issue.client_id,
@@ -83,6 +85,23 @@ async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) 
     return Issued(access, refresh, issue.scopes, ctx.settings.access_token_ttl)
 
 
+async def _mint_access(ctx: Context, issue: Issue, now: datetime) -> str:
+    if issue.access_token_format != "jwt":
+        return new_secret()
+    kid, key = await ctx.keyring.signing_key(ctx.db, access_token.ALG)
+    claims = access_token.build_claims(
+        issuer=ctx.settings.issuer,
+        subject=issue.account_id,
+        client_id=issue.client_id,
+        scopes=issue.scopes,
+        issued_at=now,
+        lifetime=ctx.settings.access_token_ttl,
+        auth_time=issue.auth_time,
+        jti=new_id(),
+    )
+    return access_token.sign(claims, key, kid=kid)
+
+
 async def token_response(
     ctx: Context, issued: Issued, issue: Issue, *, nonce: str | None
 ) -> dict[str, Any]:
@@ -96,7 +115,8 @@ async def token_response(
     if issued.refresh_token is not None:
         body["refresh_token"] = issued.refresh_token
     if "openid" in issued.scopes:
-        kid, key = await ctx.keyring.signing_key(ctx.db)
+        alg = issue.id_token_alg
+        kid, key = await ctx.keyring.signing_key(ctx.db, alg)
         claims = id_token.build_claims(
             issuer=ctx.settings.issuer,
             subject=issue.account_id,
@@ -107,7 +127,7 @@ async def token_response(
             amr=issue.amr,
             nonce=nonce,
             access_token=issued.access_token,
-            alg="RS256",
+            alg=alg,
         )
-        body["id_token"] = id_token.sign(claims, key, kid=kid, alg="RS256")
+        body["id_token"] = id_token.sign(claims, key, kid=kid, alg=alg)
     return body

@@ -1,20 +1,31 @@
 """The signing key ring: which key signs now, and the public JWK set every instance serves.
 
-Keys live in the database; each instance re-reads them after a short time, so a rotation made
-anywhere is seen everywhere without a restart.
+Keys live in the database; each instance re-reads them after `cache_seconds`, so a rotation
+made anywhere is seen everywhere without a restart. Each algorithm has one `current` key (it
+signs), one `next` key (published before it signs, so verifiers already hold it when a
+rotation promotes it) and `retired` keys, published until every token they signed expired.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.keys import KeyStatus, SigningKey
 from resonite_auth.domain.time import utcnow
-from resonite_auth.security.keys import AnyKey, generate_private_jwk, import_private_jwk, public_jwk
+from resonite_auth.security.keys import (
+    SUPPORTED_ALGS,
+    AnyKey,
+    generate_private_jwk,
+    import_private_jwk,
+    public_jwk,
+)
 from resonite_auth.storage.database import Database
-from resonite_auth.storage.repositories.keys import KeyRepository, current_key
+from resonite_auth.storage.repositories.keys import KeyRepository, current_key, next_key
 
 CACHE_SECONDS = 10.0
 
@@ -30,27 +41,25 @@ class _Loaded:
 @dataclass
 class KeyRing:
     cache_seconds: float = CACHE_SECONDS
+    # How long a retired key stays published: the longest lifetime of anything it signed.
+    retired_publish_seconds: float = 3600.0
     _loaded: _Loaded | None = field(default=None, repr=False)
 
     async def ensure_signing_key(self, db: Database) -> None:
-        """Make the first RS256 key on first start (DESIGN: kept in the database)."""
+        """Make sure every supported algorithm has a current and a next key (first start)."""
         async with db.transaction() as connection:
             repository = KeyRepository(connection)
             await repository.lock_for_creation()
-            if current_key(await repository.all()) is not None:
-                return
-            jwk = generate_private_jwk("RS256")
+            keys = await repository.all()
             now = utcnow()
-            await repository.add(
-                {
-                    "kid": jwk["kid"],
-                    "alg": "RS256",
-                    "status": KeyStatus.CURRENT.value,
-                    "private_jwk": jwk,
-                    "created_at": now,
-                    "activated_at": now,
-                }
-            )
+            for alg in SUPPORTED_ALGS:
+                if current_key(keys, alg) is None:
+                    await add_key(connection, alg, KeyStatus.CURRENT, now)
+                if next_key(keys, alg) is None:
+                    await add_key(connection, alg, KeyStatus.NEXT, now)
+        self.invalidate()
+
+    def invalidate(self) -> None:
         self._loaded = None
 
     async def signing_key(self, db: Database, alg: str = "RS256") -> tuple[str, AnyKey]:
@@ -63,13 +72,24 @@ class KeyRing:
     async def jwks(self, db: Database) -> dict[str, Any]:
         return (await self._load(db)).jwks
 
+    def is_published(self, key: SigningKey, now: datetime) -> bool:
+        if key.status is not KeyStatus.RETIRED:
+            return True
+        return key.retired_at is not None and now < key.retired_at + self.publish_window
+
+    @property
+    def publish_window(self) -> timedelta:
+        # Another instance may still sign with a just-retired key until its cache expires.
+        return timedelta(seconds=self.retired_publish_seconds + self.cache_seconds)
+
     async def _load(self, db: Database) -> _Loaded:
         loaded = self._loaded
         if loaded is not None and time.monotonic() - loaded.loaded_at < self.cache_seconds:
             return loaded
         async with db.read() as connection:
             keys = await KeyRepository(connection).all()
-        published = [k for k in keys if k.status is not KeyStatus.RETIRED or k.retired_at]
+        now = utcnow()
+        published = [k for k in keys if self.is_published(k, now)]
         loaded = _Loaded(
             keys=keys,
             imported={k.kid: import_private_jwk(k.private_jwk) for k in keys},
@@ -78,3 +98,20 @@ class KeyRing:
         )
         self._loaded = loaded
         return loaded
+
+
+async def add_key(
+    connection: AsyncConnection, alg: str, status: KeyStatus, now: datetime
+) -> SigningKey:
+    jwk = generate_private_jwk(alg)
+    await KeyRepository(connection).add(
+        {
+            "kid": jwk["kid"],
+            "alg": alg,
+            "status": status.value,
+            "private_jwk": jwk,
+            "created_at": now,
+            "activated_at": now if status is KeyStatus.CURRENT else None,
+        }
+    )
+    return SigningKey(jwk["kid"], alg, status, jwk, now, None)

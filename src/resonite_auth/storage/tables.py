@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from resonite_auth.storage.types import UTCDateTime
@@ -73,6 +74,27 @@ clients = Table(
     Column("allow_device_grant", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # 0003 token lifecycle: per-client token options and the JWKS for private_key_jwt.
+    Column("is_resource_server", Boolean, nullable=False, default=False, server_default=false()),
+    Column(
+        "access_token_format", String(16), nullable=False, default="opaque", server_default="opaque"
+    ),
+    Column(
+        "id_token_signed_response_alg",
+        String(16),
+        nullable=False,
+        default="RS256",
+        server_default="RS256",
+    ),
+    Column("jwks", JSON),
+)
+
+client_assertion_jtis = Table(
+    "client_assertion_jtis",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("jti_digest", DIGEST, primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 client_secrets = Table(

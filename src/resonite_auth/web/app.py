@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
+from resonite_auth.services.housekeeping import run_periodically
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
 from resonite_auth.web.routes import (
     account,
@@ -24,6 +27,7 @@ from resonite_auth.web.routes import (
     discovery,
     health,
     resources,
+    revocation,
     token,
 )
 
@@ -38,9 +42,16 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.keyring.ensure_signing_key(ctx.db)
+        housekeeping = None
+        if settings.gc_interval > 0:
+            housekeeping = asyncio.create_task(run_periodically(ctx, settings.gc_interval))
         try:
             yield
         finally:
+            if housekeeping is not None:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
             if context is None:
                 await ctx.close()
 
@@ -64,6 +75,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         account.router,
         device.router,
         health.router,
+        revocation.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -39,6 +39,11 @@ class ClientRepository:
             .values(status=status.value, updated_at=now)
         )
 
+    async def set_options(self, client_id: str, values: dict[str, Any], now: datetime) -> None:
+        await self._db.execute(
+            update(clients).where(clients.c.client_id == client_id).values(**values, updated_at=now)
+        )
+
     async def add_secret(
         self, client_id: str, secret_digest: str, now: datetime, expires_at: datetime | None = None
     ) -> None:
@@ -80,4 +85,8 @@ def to_client(row: RowMapping) -> Client:
         owner_id=row["owner_id"],
         created_at=row["created_at"],
         allow_device_grant=row["allow_device_grant"],
+        is_resource_server=bool(row["is_resource_server"]),
+        access_token_format=row["access_token_format"],
+        id_token_signed_response_alg=row["id_token_signed_response_alg"],
+        jwks=dict(row["jwks"]) if row["jwks"] else None,
     )

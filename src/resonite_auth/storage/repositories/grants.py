@@ -108,6 +108,23 @@ class TokenRepository:
         )
         return result.rowcount == 1
 
+    async def revoke(self, token_digest: str, now: datetime) -> int:
+        result = await self._db.execute(
+            update(tokens)
+            .where(tokens.c.digest == token_digest, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def revoke_all_of_grant(self, grant_id: str, now: datetime) -> int:
+        """Every token of one grant, leaving the consent itself in place (RFC 7009 §2.1)."""
+        result = await self._db.execute(
+            update(tokens)
+            .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
     async def revoke_issued_from_code(self, code_digest: str, now: datetime) -> int:
         result = await self._db.execute(
             update(tokens)

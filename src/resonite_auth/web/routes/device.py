@@ -50,7 +50,9 @@ async def device_authorization(request: Request) -> JSONResponse:
         params = await form_params(request)
         params.check_no_repeats()
         client = await authenticate_client(
-            ctx, read_credentials(params, request.headers.get("authorization"))
+            ctx,
+            read_credentials(params, request.headers.get("authorization")),
+            endpoint=ctx.settings.url(DEVICE_AUTHORIZATION_PATH),
         )
         body = await flow.start(ctx, client, params.get("scope"))
     except OAuthError as error:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default=600, description="How long a pending sign-in/consent interaction lives, seconds."
     )
     session_ttl: int = Field(default=14 * 86400, description="Browser session lifetime, seconds.")
+    client_secret_grace_period: int = Field(
+        default=7 * 86400,
+        description="After a client secret is rotated, how long the old one keeps working, "
+        "seconds (unless the owner revokes it at once).",
+    )
 
     cookie_secure: bool | None = Field(
         default=None,

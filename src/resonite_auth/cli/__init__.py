@@ -1,4 +1,4 @@
-"""`resonite-auth …`: serve, migrate, users, clients, demo.
+"""`resonite-auth …`: serve, migrate, users, clients, intake, demo.
 
 Every command reads RESONITE_AUTH_DATABASE_URL and RESONITE_AUTH_ISSUER; errors go to stderr
 with a non-zero exit status. Names and flags are a contract other tools script against.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from resonite_auth.cli import clients, server, users
+from resonite_auth.cli import clients, intake, server, users
 
 
 def build() -> typer.Typer:
@@ -20,6 +20,7 @@ def build() -> typer.Typer:
     server.register(app)
     app.add_typer(users.app, name="users")
     app.add_typer(clients.app, name="clients")
+    app.add_typer(intake.app, name="intake")
     return app
 
 

@@ -72,6 +72,8 @@ clients = Table(
     Column("review_reason", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("pending_redirect_uris", JSON),
+    Column("secret_issued_at", UTCDateTime),
 )
 
 client_secrets = Table(

@@ -17,7 +17,17 @@ from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
-from resonite_auth.web.routes import account, authorize, discovery, health, resources, token
+from resonite_auth.web.routes import (
+    account,
+    admin_applications,
+    authorize,
+    developer_secrets,
+    developers,
+    discovery,
+    health,
+    resources,
+    token,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("resonite_auth")
@@ -55,6 +65,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         resources.router,
         account.router,
         health.router,
+        developers.router,
+        developer_secrets.router,
+        admin_applications.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -14,7 +15,7 @@ from resonite_auth.oauth.scopes import SCOPES
 from resonite_auth.services import applications
 from resonite_auth.services.application_form import split_lines
 from resonite_auth.services.applications import Edit, IntakeClosed
-from resonite_auth.services.clients import NewClient
+from resonite_auth.services.clients import NewClient, new_client_errors
 from resonite_auth.services.intake import CLOSED_NOTICE, intake_is_open
 from resonite_auth.web.access import NOT_YOURS, member
 from resonite_auth.web.http import (
@@ -96,7 +97,7 @@ async def submit(request: Request) -> Response:
         "scopes": new.scopes,
         "client_type": params.raw("client_type") or "",
     }
-    errors = {}
+    errors = new_client_errors(replace(new, owner_id=account.id))
     if params.raw("client_type") not in ("confidential", "public"):
         errors["client_type"] = "Choose whether the application can keep a secret."
     try:
@@ -108,7 +109,7 @@ async def submit(request: Request) -> Response:
     except IntakeClosed:
         return await _listing(request, account, BLANK, {}, status_code=403)
     except FormInvalid as invalid:
-        return await _listing(request, account, values, {**invalid.fields, **errors}, 400)
+        return await _listing(request, account, values, invalid.fields, status_code=400)
     return see_other(f"/developers/applications/{registered.client.client_id}")
 
 

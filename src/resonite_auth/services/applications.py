@@ -85,10 +85,11 @@ def edit_errors(edit: Edit) -> dict[str, str]:
 
 
 def split_redirect_uris(client: Client, wanted: list[str]) -> tuple[list[str], list[str]]:
-    """(usable now, awaiting review). On an approved application a removed URI stops working
-    at once, while an added one waits for an admin: a new redirect target is exactly what an
-    attacker who took over a developer's account would add."""
-    if client.status is not ClientStatus.APPROVED:
+    """(usable now, awaiting review). Once an application was approved, a removed URI stops
+    working at once while an added one waits for an admin: a new redirect target is exactly
+    what an attacker who took over a developer's account would add. (A suspended application
+    counts as approved here, so reinstating it cannot slip in unreviewed URIs.)"""
+    if client.status not in (ClientStatus.APPROVED, ClientStatus.SUSPENDED):
         return wanted, []
     return [u for u in wanted if u in client.redirect_uris], [
         u for u in wanted if u not in client.redirect_uris

@@ -48,7 +48,7 @@ def _require_confidential_and_approved(client: Client) -> None:
     if client.is_public:
         raise Conflict("A public client has no secret: it proves itself with PKCE.")
     if client.status is not ClientStatus.APPROVED:
-        raise Conflict("Only an approved application has a secret.")
+        raise Conflict("Secrets can only be issued while the application is approved.")
 
 
 async def reveal_first_secret(

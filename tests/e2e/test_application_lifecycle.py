@@ -282,6 +282,44 @@ def test_edits_remove_redirect_uris_at_once_and_send_new_ones_to_review(
     assert authorize_status(server, client_id, added).status_code in (200, 303)
 
 
+def test_uris_added_while_suspended_still_need_review_after_reinstating(
+    server: LiveServer, database_url: str, dev_agent: UserAgent
+) -> None:
+    client_id = apply(dev_agent, server, name="Suspended Editor")
+    server.cli_json("clients", "approve", client_id)
+    server.cli("clients", "suspend", client_id, "--reason", "Check")
+    page_of(dev_agent, server, client_id)
+    post(
+        dev_agent,
+        f"{server.url}/developers/applications/{client_id}/edit",
+        {"name": "Suspended Editor", "redirect_uris": f"{CALLBACK}\n{OTHER}"},
+    )
+    assert json_value(client_row(database_url, client_id)["pending_redirect_uris"]) == [OTHER]
+    server.cli("clients", "reinstate", client_id)
+    assert authorize_status(server, client_id, OTHER).status_code == 400
+    queue = server.cli_json("clients", "list", "--status", "approved")
+    assert [c["pending_redirect_uris"] for c in queue if c["client_id"] == client_id] == [[OTHER]]
+
+
+def test_a_redirect_uri_removed_mid_flow_gets_no_code(
+    server: LiveServer, dev_agent: UserAgent, browser: UserAgent, end_user: dict[str, Any]
+) -> None:
+    client_id = apply(dev_agent, server, name="Mid Flow", redirect_uris=f"{CALLBACK}\n{OTHER}")
+    server.cli_json("clients", "approve", client_id)
+    signin = browser.go(str(authorize_status(server, client_id, OTHER).request.url))
+    assert 'name="password"' in signin.text  # the flow started with OTHER
+    page_of(dev_agent, server, client_id)
+    post(
+        dev_agent,
+        f"{server.url}/developers/applications/{client_id}/edit",
+        {"name": "Mid Flow", "redirect_uris": CALLBACK},
+    )
+    answer = browser.sign_in(signin, end_user["username"], end_user["password"])
+    assert answer.status_code == 400
+    assert "Application unavailable" in answer.text
+    assert "location" not in answer.headers
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

@@ -1,24 +1,30 @@
-"""An application's life after review: secrets shown once, rotation, edits, suspension, deletion.
+"""An application's life after review: secrets shown once, rotation, suspension.
 
 Live server on SQLite and PostgreSQL; the authorization code flow is driven by Authlib.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.application_fixtures import (
+    CALLBACK,
+    authorize_status,
+    browser,
+    dev_agent,
+    developer,
+    end_user,
+    page_of,
+    rotate,
+)
 from tests.support.databases import query
 from tests.support.live import LiveServer
 from tests.support.portal import (
     apply,
     client_row,
-    field_errors,
     person,
     post,
     revealed_secret,
@@ -28,65 +34,7 @@ from tests.support.portal import (
 )
 from tests.support.user_agent import UserAgent
 
-CALLBACK = "http://127.0.0.1:65501/callback"
-OTHER = "https://app.example/oauth/callback"
-
-
-@pytest.fixture(scope="module")
-def developer(server: LiveServer) -> dict[str, Any]:
-    return person(server, "Owner")
-
-
-@pytest.fixture(scope="module")
-def end_user(server: LiveServer) -> dict[str, Any]:
-    return person(server, "Member")
-
-
-@pytest.fixture()
-def dev_agent(server: LiveServer, developer: dict[str, Any]) -> Iterator[UserAgent]:
-    agent, _ = signed_in_agent(server, developer, "/developers/applications")
-    yield agent
-    agent.close()
-
-
-@pytest.fixture()
-def browser(server: LiveServer) -> Iterator[UserAgent]:
-    agent = UserAgent(server.url)
-    yield agent
-    agent.close()
-
-
-def page_of(agent: UserAgent, server: LiveServer, client_id: str) -> httpx.Response:
-    return agent.go(f"{server.url}/developers/applications/{client_id}")
-
-
-def authorize_status(server: LiveServer, client_id: str, redirect_uri: str) -> httpx.Response:
-    return httpx.get(
-        f"{server.url}/connect/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": "openid profile",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        },
-    )
-
-
-def json_value(value: Any) -> Any:
-    """A JSON column as read by raw SQL: text on SQLite, decoded on PostgreSQL."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def rotate(
-    agent: UserAgent, server: LiveServer, client_id: str, view: httpx.Response, **extra: str
-) -> httpx.Response:
-    """Send the rotate form as shown on `view` (its hidden fields), plus `extra`."""
-    found = re.search(r'name="expected" value="(\d+)"', view.text)
-    assert found, "no rotate form on the page"
-    url = f"{server.url}/developers/applications/{client_id}/rotate"
-    return post(agent, url, {"expected": found.group(1), **extra})
+__all__ = ["browser", "dev_agent", "developer", "end_user"]  # fixtures used by name
 
 
 def test_cli_approval_prints_the_secret_once_and_the_portal_never_shows_it(
@@ -246,126 +194,6 @@ def test_suspension_revokes_every_token_and_reinstating_does_not_bring_them_back
     assert refreshed.json()["error"] == "invalid_grant"
     oauth, _ = run_flow(server, browser, end_user, client_id, secret, CALLBACK)  # consents again
     assert oauth.get(f"{server.url}/api/user/profiles").status_code == 200
-
-
-def test_edits_remove_redirect_uris_at_once_and_send_new_ones_to_review(
-    server: LiveServer, database_url: str, dev_agent: UserAgent
-) -> None:
-    client_id = apply(dev_agent, server, name="Editable", redirect_uris=f"{CALLBACK}\n{OTHER}")
-    server.cli_json("clients", "approve", client_id)
-    added = "https://app.example/new-callback"
-    edit_url = f"{server.url}/developers/applications/{client_id}/edit"
-    page_of(dev_agent, server, client_id)
-    saved = post(
-        dev_agent,
-        edit_url,
-        {"name": "Edited Name", "redirect_uris": f"{CALLBACK}\n{added}", "homepage_url": ""},
-    )
-    assert saved.status_code == 200 and "Edited Name" in saved.text
-    row = client_row(database_url, client_id)
-    assert json_value(row["redirect_uris"]) == [CALLBACK]
-    assert json_value(row["pending_redirect_uris"]) == [added]
-    assert authorize_status(server, client_id, OTHER).status_code == 400  # removed: at once
-    assert authorize_status(server, client_id, added).status_code == 400  # added: not yet
-    assert authorize_status(server, client_id, CALLBACK).status_code in (200, 303)
-    assert any(c["client_id"] == client_id for c in server.cli_json("clients", "list"))
-
-    server.cli_json("clients", "reject", client_id, "--reason", "Whose domain is this?")
-    view = page_of(dev_agent, server, client_id)
-    assert "Whose domain is this?" in view.text
-    assert not json_value(client_row(database_url, client_id)["pending_redirect_uris"])
-
-    post(dev_agent, edit_url, {"name": "Edited Name", "redirect_uris": f"{CALLBACK}\n{added}"})
-    approved = server.cli_json("clients", "approve", client_id)
-    assert approved["client_secret"] is None and approved["status"] == "approved"
-    assert json_value(client_row(database_url, client_id)["redirect_uris"]) == [CALLBACK, added]
-    assert authorize_status(server, client_id, added).status_code in (200, 303)
-
-
-def test_uris_added_while_suspended_still_need_review_after_reinstating(
-    server: LiveServer, database_url: str, dev_agent: UserAgent
-) -> None:
-    client_id = apply(dev_agent, server, name="Suspended Editor")
-    server.cli_json("clients", "approve", client_id)
-    server.cli("clients", "suspend", client_id, "--reason", "Check")
-    page_of(dev_agent, server, client_id)
-    post(
-        dev_agent,
-        f"{server.url}/developers/applications/{client_id}/edit",
-        {"name": "Suspended Editor", "redirect_uris": f"{CALLBACK}\n{OTHER}"},
-    )
-    assert json_value(client_row(database_url, client_id)["pending_redirect_uris"]) == [OTHER]
-    server.cli("clients", "reinstate", client_id)
-    assert authorize_status(server, client_id, OTHER).status_code == 400
-    queue = server.cli_json("clients", "list", "--status", "approved")
-    assert [c["pending_redirect_uris"] for c in queue if c["client_id"] == client_id] == [[OTHER]]
-
-
-def test_a_redirect_uri_removed_mid_flow_gets_no_code(
-    server: LiveServer, dev_agent: UserAgent, browser: UserAgent, end_user: dict[str, Any]
-) -> None:
-    client_id = apply(dev_agent, server, name="Mid Flow", redirect_uris=f"{CALLBACK}\n{OTHER}")
-    server.cli_json("clients", "approve", client_id)
-    signin = browser.go(str(authorize_status(server, client_id, OTHER).request.url))
-    assert 'name="password"' in signin.text  # the flow started with OTHER
-    page_of(dev_agent, server, client_id)
-    post(
-        dev_agent,
-        f"{server.url}/developers/applications/{client_id}/edit",
-        {"name": "Mid Flow", "redirect_uris": CALLBACK},
-    )
-    answer = browser.sign_in(signin, end_user["username"], end_user["password"])
-    assert answer.status_code == 400
-    assert "Application unavailable" in answer.text
-    assert "location" not in answer.headers
-
-
-@pytest.mark.parametrize(
-    ("values", "message"),
-    [
-        ({"name": "", "redirect_uris": CALLBACK}, "The application needs a name."),
-        ({"name": "N", "redirect_uris": ""}, "At least one redirect URI is required."),
-        (
-            {"name": "N", "redirect_uris": CALLBACK, "homepage_url": "ftp://x"},
-            "The homepage must be an https:// address (at most 512 characters).",
-        ),
-    ],
-)
-def test_edit_form_shows_field_messages_and_changes_nothing(
-    server: LiveServer,
-    database_url: str,
-    dev_agent: UserAgent,
-    values: dict[str, str],
-    message: str,
-) -> None:
-    client_id = apply(dev_agent, server, name="Stable")
-    before = client_row(database_url, client_id)
-    response = post(dev_agent, f"{server.url}/developers/applications/{client_id}/edit", values)
-    assert response.status_code == 400
-    assert field_errors(response) == [message]
-    assert client_row(database_url, client_id) == before
-
-
-def test_deleting_revokes_everything(
-    server: LiveServer,
-    database_url: str,
-    dev_agent: UserAgent,
-    browser: UserAgent,
-    end_user: dict[str, Any],
-) -> None:
-    client_id = apply(dev_agent, server, name="Short Lived")
-    secret = server.cli_json("clients", "approve", client_id)["client_secret"]
-    oauth, _ = run_flow(server, browser, end_user, client_id, secret, CALLBACK)
-    assert oauth.get(f"{server.url}/api/user/profiles").status_code == 200
-    confirm = dev_agent.go(f"{server.url}/developers/applications/{client_id}/delete")
-    assert "cannot be undone" in confirm.text
-    done = dev_agent.submit(confirm, {})
-    assert str(done.url).endswith("/developers/applications") and "Short Lived" not in done.text
-    assert oauth.get(f"{server.url}/api/user/profiles").status_code == 401
-    assert not secret_accepted(server, client_id, secret)
-    assert client_row(database_url, client_id) == {}
-    events = query(database_url, "SELECT event FROM audit_events WHERE client_id = :c", c=client_id)
-    assert "client.deleted" in [row["event"] for row in events]
 
 
 def test_public_clients_have_no_secret(server: LiveServer, dev_agent: UserAgent) -> None:

@@ -120,10 +120,6 @@ class FormInvalid(ValidationFailed):
         self.fields = fields
 
 
-class Forbidden(ResoniteAuthError):
-    """The person is signed in but may not do this (for example, not an admin)."""
-
-
 class NotFound(ResoniteAuthError):
     """A named thing (user, client) does not exist."""
 

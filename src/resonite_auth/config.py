@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         default=5, description="Minimum seconds between device polls (RFC 8628 §3.2 interval)."
     )
     session_ttl: int = Field(default=14 * 86400, description="Browser session lifetime, seconds.")
+    client_secret_grace_period: int = Field(
+        default=7 * 86400,
+        description="After a client secret is rotated, how long the old one keeps working, "
+        "seconds (unless the owner revokes it at once).",
+    )
 
     cookie_secure: bool | None = Field(
         default=None,

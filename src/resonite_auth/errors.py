@@ -129,6 +129,14 @@ class ValidationFailed(ResoniteAuthError):
     """Input a person typed (CLI or page) that cannot be accepted; message is shown as is."""
 
 
+class FormInvalid(ValidationFailed):
+    """A form with mistakes: one readable message per field, shown next to that field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(" ".join(fields.values()))
+        self.fields = fields
+
+
 class NotFound(ResoniteAuthError):
     """A named thing (user, client) does not exist."""
 

@@ -1,4 +1,4 @@
-"""`resonite-auth …`: serve, migrate, users, clients, demo.
+"""`resonite-auth …`: serve, migrate, users, clients, intake, demo.
 
 Every command reads RESONITE_AUTH_DATABASE_URL and RESONITE_AUTH_ISSUER; errors go to stderr
 with a non-zero exit status. Names and flags are a contract other tools script against.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from resonite_auth.cli import clients, gc, keys, server, users
+from resonite_auth.cli import clients, gc, intake, keys, server, users
 
 
 def build() -> typer.Typer:
@@ -22,6 +22,7 @@ def build() -> typer.Typer:
     app.add_typer(clients.app, name="clients")
     app.add_typer(keys.app, name="keys")
     gc.register(app)
+    app.add_typer(intake.app, name="intake")
     return app
 
 

@@ -127,7 +127,8 @@ async def resume(ctx: Context, interaction_id: str, browser_binding: str | None)
             )
         request = AuthorizationRequest.from_dict(interaction.params)
         client = await ClientRepository(connection).by_id(request.client_id)
-    if client is None or not client.is_active:
+    # Suspension and a removed redirect URI take effect at once, even mid-flow.
+    if client is None or not client.is_active or request.redirect_uri not in client.redirect_uris:
         raise UnverifiedRedirect(
             "Application unavailable", "This application can no longer sign people in."
         )

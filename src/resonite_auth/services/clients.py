@@ -1,4 +1,4 @@
-"""Clients: registration by the operator (CLI) and authentication at the token endpoint."""
+"""Clients: registration (CLI or developer portal) and authentication at the token endpoint."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus
 
 from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.domain.clients import Client, ClientStatus
-from resonite_auth.errors import InvalidClient, InvalidRequest, NotFound, ValidationFailed
+from resonite_auth.errors import FormInvalid, InvalidClient, InvalidRequest, NotFound
 from resonite_auth.oauth.params import Params
-from resonite_auth.oauth.scopes import KNOWN_SCOPES, canonical
+from resonite_auth.oauth.scopes import canonical
 from resonite_auth.security.tokens import digest, new_id, new_secret
+from resonite_auth.services import application_form as form
+from resonite_auth.services.application_form import check_redirect_uri
 from resonite_auth.services.audit import record
 from resonite_auth.services.client_assertion import (
     ASSERTION_TYPE,
@@ -23,6 +25,15 @@ from resonite_auth.services.client_assertion import (
 from resonite_auth.services.client_options import ClientOptions, check_options
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.clients import ClientRepository
+
+__all__ = [
+    "NewClient",
+    "RegisteredClient",
+    "authenticate_client",
+    "check_redirect_uri",
+    "create_client",
+    "read_credentials",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,12 @@ class NewClient:
     approve: bool = False
     owner_id: str | None = None
     options: ClientOptions = field(default_factory=ClientOptions)
+    # An application written in from the developer portal (owner_id set) also says who
+    # asks and why; an operator registering one from the CLI need not.
+    contact_name: str | None = None
+    reason: str | None = None
+    homepage_url: str | None = None
+    logo_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,34 +59,44 @@ class RegisteredClient:
     secret: str | None  # shown once, never stored
 
 
-def check_redirect_uri(uri: str) -> None:
-    """Absolute, no fragment, no wildcard; https, or http on loopback only (RFC 8252 §7.3)."""
-    parts = urlsplit(uri)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationFailed(f"Redirect URI {uri!r} must be an absolute http(s) URL.")
-    if parts.fragment or "#" in uri:
-        raise ValidationFailed(f"Redirect URI {uri!r} must not contain a fragment.")
-    if "*" in uri:
-        raise ValidationFailed(f"Redirect URI {uri!r} must not contain a wildcard.")
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "http" and not loopback:
-        raise ValidationFailed(f"Redirect URI {uri!r} must use https (http only for loopback).")
+def new_client_errors(new: NewClient) -> dict[str, str]:
+    """Every mistake in `new`, one message per form field."""
+    errors = {
+        "name": form.name_error(new.name),
+        "redirect_uris": form.redirect_uris_error(new.redirect_uris),
+        "scopes": form.scopes_error(new.scopes),
+        "homepage_url": form.optional_url_error(new.homepage_url, "homepage"),
+        "logo_url": form.optional_url_error(new.logo_url, "logo address"),
+    }
+    if new.owner_id is not None:
+        errors["contact_name"] = form.text_error(
+            new.contact_name,
+            missing="Tell us your name.",
+            label="your name",
+            limit=form.MAX_CONTACT,
+        )
+        errors["reason"] = form.text_error(
+            new.reason,
+            missing="Tell us why your application needs access.",
+            label="the reason",
+            limit=form.MAX_REASON,
+        )
+    return form.only_errors(errors)
 
 
-async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> RegisteredClient:
-    if not new.name.strip():
-        raise ValidationFailed("The application needs a name.")
-    if not new.redirect_uris:
-        raise ValidationFailed("At least one redirect URI is required.")
-    for uri in new.redirect_uris:
-        check_redirect_uri(uri)
-    unknown = [s for s in new.scopes if s not in KNOWN_SCOPES]
-    if unknown:
-        raise ValidationFailed(f"Unknown scope: {' '.join(unknown)}.")
+async def create_client(
+    ctx: Context, new: NewClient, *, actor: str = "cli", ip: str | None = None
+) -> RegisteredClient:
+    """Register an application. A secret exists only once it is approved (see client_secrets).
+
+    A client that registered a JWKS authenticates with private_key_jwt: it never gets a secret.
+    """
+    errors = new_client_errors(new)
+    if errors:
+        raise FormInvalid(errors)
     check_options(new.options, is_public=new.is_public)
     client_id = new_id(16)
-    # A client that registered a JWKS authenticates with private_key_jwt: it gets no secret.
-    secret = None if new.is_public or new.options.jwks else new_secret()
+    secret = None if new.is_public or new.options.jwks or not new.approve else new_secret()
     status = ClientStatus.APPROVED if new.approve else ClientStatus.PENDING
     now = ctx.clock()
     async with ctx.db.transaction() as connection:
@@ -83,9 +110,14 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
                 "redirect_uris": list(dict.fromkeys(new.redirect_uris)),
                 "allowed_scopes": canonical(new.scopes),
                 "owner_id": new.owner_id,
+                "contact_name": (new.contact_name or "").strip() or None,
+                "reason": (new.reason or "").strip() or None,
+                "homepage_url": new.homepage_url or None,
+                "logo_url": new.logo_url or None,
                 "created_at": now,
                 "updated_at": now,
                 **new.options.columns(),
+                "secret_issued_at": now if secret is not None else None,
             }
         )
         if secret is not None:
@@ -93,28 +125,18 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
         await record(
             connection,
             AuditEvent(
-                "client.created", actor=actor, client_id=client_id, detail={"status": status}
+                "client.created",
+                actor=actor,
+                account_id=new.owner_id,
+                client_id=client_id,
+                ip=ip,
+                detail={"status": status, "name": new.name.strip(), "public": new.is_public},
             ),
             now,
         )
         client = await repository.by_id(client_id)
     assert client is not None
     return RegisteredClient(client=client, secret=secret)
-
-
-async def approve_client(ctx: Context, client_id: str, *, actor: str = "cli") -> Client:
-    now = ctx.clock()
-    async with ctx.db.transaction() as connection:
-        repository = ClientRepository(connection)
-        if await repository.by_id(client_id) is None:
-            raise NotFound(f"No application with client id {client_id!r}.")
-        await repository.set_status(client_id, ClientStatus.APPROVED, now)
-        await record(
-            connection, AuditEvent("client.approved", actor=actor, client_id=client_id), now
-        )
-        client = await repository.by_id(client_id)
-    assert client is not None
-    return client
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,8 @@ client_assertion_jtis = Table(
     Column("client_id", String(64), primary_key=True),
     Column("jti_digest", DIGEST, primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("pending_redirect_uris", JSON),
+    Column("secret_issued_at", UTCDateTime),
 )
 
 client_secrets = Table(

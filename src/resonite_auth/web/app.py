@@ -22,7 +22,10 @@ from resonite_auth.services.housekeeping import run_periodically
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
 from resonite_auth.web.routes import (
     account,
+    admin_applications,
     authorize,
+    developer_secrets,
+    developers,
     device,
     discovery,
     health,
@@ -76,6 +79,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         device.router,
         health.router,
         revocation.router,
+        developers.router,
+        developer_secrets.router,
+        admin_applications.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

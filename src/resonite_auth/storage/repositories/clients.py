@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resonite_auth.domain.clients import Client, ClientStatus
-from resonite_auth.storage.tables import client_secrets, clients
+from resonite_auth.domain.clients import Client, ClientSecretInfo, ClientStatus
+from resonite_auth.storage.tables import (
+    authorization_codes,
+    client_secrets,
+    clients,
+    grants,
+    tokens,
+)
 
 
 class ClientRepository:
@@ -44,6 +51,90 @@ class ClientRepository:
             update(clients).where(clients.c.client_id == client_id).values(**values, updated_at=now)
         )
 
+    async def owned_by(self, owner_id: str) -> builtins.list[Client]:
+        query = select(clients).where(clients.c.owner_id == owner_id).order_by(clients.c.created_at)
+        return [to_client(row._mapping) for row in await self._db.execute(query)]
+
+    async def update(self, client_id: str, now: datetime, **values: Any) -> None:
+        await self._db.execute(
+            update(clients).where(clients.c.client_id == client_id).values(updated_at=now, **values)
+        )
+
+    async def mark_secret_issued(self, client_id: str, now: datetime) -> bool:
+        """Claim the first secret of a client; exactly one caller gets True, however many race."""
+        result = await self._db.execute(
+            update(clients)
+            .where(clients.c.client_id == client_id, clients.c.secret_issued_at.is_(None))
+            .values(secret_issued_at=now)
+        )
+        return result.rowcount == 1
+
+    async def secrets(self, client_id: str) -> builtins.list[ClientSecretInfo]:
+        query = (
+            select(client_secrets)
+            .where(client_secrets.c.client_id == client_id)
+            .order_by(client_secrets.c.created_at.desc())
+        )
+        return [
+            ClientSecretInfo(
+                created_at=row.created_at, expires_at=row.expires_at, revoked_at=row.revoked_at
+            )
+            for row in await self._db.execute(query)
+        ]
+
+    async def expire_secrets(self, client_id: str, expires_at: datetime) -> None:
+        """Give every live secret a deadline (rotation grace period); never extend one."""
+        await self._db.execute(
+            update(client_secrets)
+            .where(
+                client_secrets.c.client_id == client_id,
+                client_secrets.c.revoked_at.is_(None),
+                or_(
+                    client_secrets.c.expires_at.is_(None),
+                    client_secrets.c.expires_at > expires_at,
+                ),
+            )
+            .values(expires_at=expires_at)
+        )
+
+    async def revoke_issued(self, client_id: str, now: datetime) -> int:
+        """Revoke every grant and token of the client, and spend its unredeemed codes.
+
+        The rows stay (revoked), so reinstating the client cannot bring any of them back.
+        """
+        await self._db.execute(
+            update(grants)
+            .where(grants.c.client_id == client_id, grants.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        await self._db.execute(
+            update(authorization_codes)
+            .where(
+                authorization_codes.c.client_id == client_id,
+                authorization_codes.c.redeemed_at.is_(None),
+            )
+            .values(redeemed_at=now)
+        )
+        result = await self._db.execute(
+            update(tokens)
+            .where(tokens.c.client_id == client_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def delete(self, client_id: str) -> None:
+        """Remove the client; its secrets, grants, codes and tokens go with it (FK cascade)."""
+        grant_ids = select(grants.c.id).where(grants.c.client_id == client_id)
+        await self._db.execute(delete(tokens).where(tokens.c.grant_id.in_(grant_ids)))
+        await self._db.execute(
+            delete(authorization_codes).where(authorization_codes.c.client_id == client_id)
+        )
+        await self._db.execute(delete(grants).where(grants.c.client_id == client_id))
+        await self._db.execute(
+            delete(client_secrets).where(client_secrets.c.client_id == client_id)
+        )
+        await self._db.execute(delete(clients).where(clients.c.client_id == client_id))
+
     async def add_secret(
         self, client_id: str, secret_digest: str, now: datetime, expires_at: datetime | None = None
     ) -> None:
@@ -59,6 +150,18 @@ class ClientRepository:
             .where(client_secrets.c.client_id == client_id, client_secrets.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+    async def revoke_secrets_before(self, client_id: str, before: datetime, now: datetime) -> int:
+        result = await self._db.execute(
+            update(client_secrets)
+            .where(
+                client_secrets.c.client_id == client_id,
+                client_secrets.c.revoked_at.is_(None),
+                client_secrets.c.created_at < before,
+            )
+            .values(revoked_at=now)
+        )
+        return result.rowcount
 
     async def secret_is_valid(self, client_id: str, secret_digest: str, now: datetime) -> bool:
         """A live secret of this client with this digest exists.
@@ -89,4 +192,12 @@ def to_client(row: RowMapping) -> Client:
         access_token_format=row["access_token_format"],
         id_token_signed_response_alg=row["id_token_signed_response_alg"],
         jwks=dict(row["jwks"]) if row["jwks"] else None,
+        contact_name=row["contact_name"],
+        reason=row["reason"],
+        homepage_url=row["homepage_url"],
+        logo_url=row["logo_url"],
+        review_reason=row["review_reason"],
+        pending_redirect_uris=list(row["pending_redirect_uris"] or []),
+        secret_issued_at=row["secret_issued_at"],
+        updated_at=row["updated_at"],
     )

@@ -87,6 +87,9 @@ clients = Table(
         server_default="RS256",
     ),
     Column("jwks", JSON),
+    # 0004 applications: redirect URIs awaiting review, and when the first secret was issued.
+    Column("pending_redirect_uris", JSON),
+    Column("secret_issued_at", UTCDateTime),
 )
 
 client_assertion_jtis = Table(
@@ -95,8 +98,6 @@ client_assertion_jtis = Table(
     Column("client_id", String(64), primary_key=True),
     Column("jti_digest", DIGEST, primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
-    Column("pending_redirect_uris", JSON),
-    Column("secret_issued_at", UTCDateTime),
 )
 
 client_secrets = Table(

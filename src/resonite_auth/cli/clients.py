@@ -17,6 +17,13 @@ def create(
     redirect_uri: Annotated[
         list[str], typer.Option("--redirect-uri", help="A redirect URI (repeatable).")
     ],
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post-logout-redirect-uri",
+            help="Where the application may send people after signing out (repeatable).",
+        ),
+    ] = None,
     scope: Annotated[
         str, typer.Option(help="Scopes the application may ask for, space separated.")
     ] = "openid profile",
@@ -35,6 +42,7 @@ def create(
         scopes=scope.split(),
         is_public=public,
         approve=approve,
+        post_logout_redirect_uris=post_logout_redirect_uri or [],
     )
     registered = run(lambda ctx: create_client(ctx, new))
     data: dict[str, Any] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -24,6 +24,8 @@ class Client:
     allowed_scopes: list[str]
     owner_id: str | None
     created_at: datetime
+    # OIDC RP-Initiated Logout §3: where the client may send people after signing out.
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:

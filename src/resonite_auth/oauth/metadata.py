@@ -12,6 +12,7 @@ TOKEN_PATH = "/connect/token"
 USERINFO_PATH = "/connect/userinfo"
 JWKS_PATH = "/.well-known/openid-configuration/jwks"
 PROFILE_PATH = "/api/user/profiles"
+END_SESSION_PATH = "/connect/endsession"
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token")
@@ -24,6 +25,7 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "token_endpoint": settings.url(TOKEN_PATH),
         "userinfo_endpoint": settings.url(USERINFO_PATH),
         "jwks_uri": settings.url(JWKS_PATH),
+        "end_session_endpoint": settings.url(END_SESSION_PATH),
         "scopes_supported": list(KNOWN_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -26,6 +26,7 @@ class NewClient:
     is_public: bool = False
     approve: bool = False
     owner_id: str | None = None
+    post_logout_redirect_uris: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
         raise ValidationFailed("The application needs a name.")
     if not new.redirect_uris:
         raise ValidationFailed("At least one redirect URI is required.")
-    for uri in new.redirect_uris:
+    for uri in [*new.redirect_uris, *(new.post_logout_redirect_uris or [])]:
         check_redirect_uri(uri)
     unknown = [s for s in new.scopes if s not in KNOWN_SCOPES]
     if unknown:
@@ -73,6 +74,9 @@ async def create_client(ctx: Context, new: NewClient, *, actor: str = "cli") -> 
                 "redirect_uris": list(dict.fromkeys(new.redirect_uris)),
                 "allowed_scopes": canonical(new.scopes),
                 "owner_id": new.owner_id,
+                "post_logout_redirect_uris": list(
+                    dict.fromkeys(new.post_logout_redirect_uris or [])
+                ),
                 "created_at": now,
                 "updated_at": now,
             }

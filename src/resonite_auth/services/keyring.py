@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from joserfc.jwk import KeySet
+
 from resonite_auth.domain.keys import KeyStatus, SigningKey
 from resonite_auth.domain.time import utcnow
 from resonite_auth.security.keys import AnyKey, generate_private_jwk, import_private_jwk, public_jwk
@@ -59,6 +61,10 @@ class KeyRing:
         if key is None:
             raise RuntimeError(f"no current {alg} signing key; run `resonite-auth migrate`")
         return key.kid, loaded.imported[key.kid]
+
+    async def verification_keys(self, db: Database) -> KeySet:
+        """Every key we hold, to check a token we signed (e.g. an `id_token_hint`)."""
+        return KeySet(list((await self._load(db)).imported.values()))
 
     async def jwks(self, db: Database) -> dict[str, Any]:
         return (await self._load(db)).jwks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -44,6 +45,7 @@ accounts = Table(
     Column("supress_ban_evasion", Boolean, nullable=False, default=False),
     Column("totp_secret", String(64)),
     Column("totp_enabled", Boolean, nullable=False, default=False),
+    Column("totp_last_step", BigInteger),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("tags", JSON, nullable=False),
     Column("icon_url", String(512)),
@@ -70,6 +72,7 @@ clients = Table(
     Column("homepage_url", String(512)),
     Column("logo_url", String(512)),
     Column("review_reason", Text),
+    Column("post_logout_redirect_uris", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -218,4 +221,38 @@ outbox = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("sent_at", UTCDateTime),
+)
+
+# One-time recovery codes for two-step sign-in; digests only, each used once.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+
+# Emailed single-use links (email verification, password reset); digests only.
+account_links = Table(
+    "account_links",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("purpose", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
 )

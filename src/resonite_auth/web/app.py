@@ -17,7 +17,19 @@ from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
-from resonite_auth.web.routes import account, authorize, discovery, health, resources, token
+from resonite_auth.web.routes import (
+    account,
+    account_pages,
+    authorize,
+    connected,
+    discovery,
+    endsession,
+    health,
+    registration,
+    resources,
+    signin_steps,
+    token,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger("resonite_auth")
@@ -54,6 +66,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         token.router,
         resources.router,
         account.router,
+        signin_steps.router,
+        account_pages.router,
+        connected.router,
+        registration.router,
+        endsession.router,
         health.router,
     ):
         app.include_router(router)

@@ -61,6 +61,10 @@ class AccountRepository:
         )
         return result.rowcount
 
+    async def all(self) -> list[Account]:
+        query = select(accounts).order_by(accounts.c.registration_date, accounts.c.id)
+        return [to_account(row._mapping) for row in await self._db.execute(query)]
+
     async def count(self) -> int:
         return int(
             (await self._db.execute(select(func.count()).select_from(accounts))).scalar_one()

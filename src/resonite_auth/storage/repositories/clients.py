@@ -79,4 +79,5 @@ def to_client(row: RowMapping) -> Client:
         allowed_scopes=list(row["allowed_scopes"]),
         owner_id=row["owner_id"],
         created_at=row["created_at"],
+        post_logout_redirect_uris=list(row["post_logout_redirect_uris"] or []),
     )

@@ -1,0 +1,166 @@
+"""`/account` and `/account/security`: two-step sign-in (TOTP) and the password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from resonite_auth.domain.accounts import Account
+from resonite_auth.domain.grants import BrowserSession
+from resonite_auth.errors import ValidationFailed
+from resonite_auth.security.ratelimit import RateLimited
+from resonite_auth.services import two_factor
+from resonite_auth.services.account_security import change_password
+from resonite_auth.web.http import (
+    client_ip,
+    context_of,
+    csrf_failed_page,
+    csrf_ok,
+    form_params,
+    rate_limited_page,
+    render,
+    see_other,
+    signed_in,
+    signin_redirect,
+)
+
+router = APIRouter()
+SECURITY = "/account/security"
+NOTICES = {
+    "disabled": "Two-step sign-in is off.",
+    "password": "Your password was changed. Your other sessions were signed out.",
+}
+
+
+@router.get("/account")
+async def account_home(request: Request) -> Response:
+    session = await signed_in(request)
+    if session is None:
+        return signin_redirect(request)
+    return render(request, "home.html", {"title": "Your account", "account": session[1]})
+
+
+@router.get(SECURITY)
+async def security_page(request: Request) -> Response:
+    session = await signed_in(request)
+    if session is None:
+        return signin_redirect(request)
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return await _security(request, session[1], notice=notice)
+
+
+async def _security(
+    request: Request,
+    account: Account,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
+    ctx = context_of(request)
+    values: dict[str, Any] = {
+        "title": "Security",
+        "account": account,
+        "notice": notice,
+        "error": error,
+        "recovery_left": await two_factor.remaining_recovery_codes(ctx, account.id),
+        "enrolment": await two_factor.pending_enrolment(ctx, account),
+    }
+    values.update(extra)
+    return render(request, "security.html", values, status_code=status_code)
+
+
+async def _signed_in_form(
+    request: Request,
+) -> tuple[tuple[BrowserSession, Account] | None, dict[str, str], Response | None]:
+    """The session and form fields of a POST, or the response that refuses it."""
+    params = await form_params(request)
+    if not csrf_ok(request, params):
+        return None, {}, csrf_failed_page(request)
+    session = await signed_in(request)
+    if session is None:
+        return None, {}, signin_redirect(request)
+    fields = {key: params.raw(key) or "" for key in ("code", "password", "new", "confirm")}
+    return session, fields, None
+
+
+@router.post(f"{SECURITY}/totp/start")
+async def totp_start(request: Request) -> Response:
+    session, _, refused = await _signed_in_form(request)
+    if refused is not None or session is None:
+        return refused or signin_redirect(request)
+    try:
+        await two_factor.begin_enrolment(context_of(request), session[1])
+    except ValidationFailed as error:
+        return await _security(request, session[1], error=str(error), status_code=400)
+    return see_other(f"{SECURITY}#two-step")
+
+
+@router.post(f"{SECURITY}/totp/confirm")
+async def totp_confirm(request: Request) -> Response:
+    session, fields, refused = await _signed_in_form(request)
+    if refused is not None or session is None:
+        return refused or signin_redirect(request)
+    ctx = context_of(request)
+    try:
+        codes = await two_factor.confirm_enrolment(
+            ctx,
+            session[1],
+            fields["code"],
+            session_digest=session[0].id_digest,
+            ip=client_ip(request),
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    except ValidationFailed as error:
+        return await _security(request, session[1], error=str(error), status_code=400)
+    return render(
+        request,
+        "recovery_codes.html",
+        {"title": "Save your recovery codes", "codes": codes},
+    )
+
+
+@router.post(f"{SECURITY}/totp/disable")
+async def totp_disable(request: Request) -> Response:
+    session, fields, refused = await _signed_in_form(request)
+    if refused is not None or session is None:
+        return refused or signin_redirect(request)
+    try:
+        await two_factor.disable(
+            context_of(request),
+            session[1],
+            fields["password"],
+            fields["code"],
+            ip=client_ip(request),
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    except ValidationFailed as error:
+        return await _security(request, session[1], error=str(error), status_code=400)
+    return see_other(f"{SECURITY}?done=disabled")
+
+
+@router.post(f"{SECURITY}/password")
+async def password_change(request: Request) -> Response:
+    session, fields, refused = await _signed_in_form(request)
+    if refused is not None or session is None:
+        return refused or signin_redirect(request)
+    try:
+        await change_password(
+            context_of(request),
+            session[1],
+            fields["password"],
+            fields["new"],
+            fields["confirm"],
+            keep_session=session[0].id_digest,
+            ip=client_ip(request),
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    except ValidationFailed as error:
+        return await _security(request, session[1], error=str(error), status_code=400)
+    return see_other(f"{SECURITY}?done=password")

@@ -33,7 +33,7 @@ async def change_password(
     ip: str | None,
 ) -> None:
     """New password; refresh tokens are revoked and other sessions end (someone may know it)."""
-    subjects = limits.signin_subjects(ctx.settings, account.username, ip)
+    subjects = limits.signin_subjects(ctx.settings, account.id, account.username, ip)
     await limits.guard(ctx, subjects)
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(account.username)

@@ -92,11 +92,11 @@ async def authenticate(
     Unknown users cost one dummy verify, so timing does not reveal which usernames exist, and
     they are rate limited by the login typed exactly like known ones (RateLimited when over).
     """
-    subjects = limits.signin_subjects(ctx.settings, login, ip)
-    await limits.guard(ctx, subjects)
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(login)
     account, stored_hash = found if found else (None, None)
+    subjects = limits.signin_subjects(ctx.settings, account.id if account else None, login, ip)
+    await limits.guard(ctx, subjects)
     matches = ctx.passwords.verify(stored_hash, password)
     if account is None or stored_hash is None or not matches or account.is_locked:
         reason = "unknown" if account is None else "locked" if matches else "password"

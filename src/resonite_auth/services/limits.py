@@ -33,11 +33,12 @@ def token_address(settings: Settings) -> Limit:
     return Limit("token-address", settings.token_failures_per_address, settings.token_window)
 
 
-def signin_subjects(settings: Settings, login: str, ip: str | None) -> Subjects:
-    return [
-        (signin_account(settings), "login:" + login.strip().casefold()),
-        (signin_address(settings), ip),
-    ]
+def signin_subjects(
+    settings: Settings, account_id: str | None, login: str, ip: str | None
+) -> Subjects:
+    """The account (whichever of its names was typed), or the unknown name typed."""
+    subject = f"account:{account_id}" if account_id else "login:" + login.strip().casefold()
+    return [(signin_account(settings), subject), (signin_address(settings), ip)]
 
 
 def second_factor_subjects(settings: Settings, account_id: str, ip: str | None) -> Subjects:

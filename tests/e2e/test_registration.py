@@ -1,0 +1,154 @@
+"""Registration, email verification and password reset with a real SMTP server, live."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.databases import query
+from tests.support.live import LiveServer
+from tests.support.oidc import signed_in_agent
+from tests.support.smtp import SmtpServer, link_in
+from tests.support.user_agent import UserAgent
+
+PASSWORD = "a long and new secret"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[LiveServer]:
+    live = LiveServer(
+        database_url,
+        tmp_path_factory.mktemp("server"),
+        extra_env={
+            "RESONITE_AUTH_SMTP_URL": smtp.url,
+            "RESONITE_AUTH_SIGNIN_ATTEMPTS_PER_ADDRESS": "1000",
+        },
+    )
+    live.start()
+    yield live
+    live.stop()
+
+
+def register(agent: UserAgent, server: LiveServer, **fields: str) -> Any:
+    page = agent.go(f"{server.url}/register")
+    return agent.submit(page, fields)
+
+
+def test_register_verify_email_then_sign_in(
+    server: LiveServer, smtp: SmtpServer, database_url: str
+) -> None:
+    name = f"New{secrets.token_hex(3)}"
+    email = f"{name.lower()}@example.com"
+    agent = UserAgent(server.url)
+    page = register(agent, server, username=name, email=email, password=PASSWORD, confirm=PASSWORD)
+    assert page.status_code == 200 and "Check your email" in page.text
+    row = query(
+        database_url,
+        "SELECT email_verified, is_verified, normalized_username FROM accounts WHERE username = :u",
+        u=name,
+    )
+    assert row == [
+        {"email_verified": False, "is_verified": False, "normalized_username": name.lower()}
+    ]
+
+    link = link_in(smtp.inbox.wait_for(email, "Confirm your email address"), "/verify-email")
+    page = agent.go(link)
+    assert "Confirm your email" in page.text  # a button, not an action on GET
+    done = agent.submit(page, {})
+    assert "Your email is confirmed" in done.text
+    row = query(database_url, "SELECT is_verified FROM accounts WHERE username = :u", u=name)
+    assert row == [{"is_verified": True}]
+    again = agent.go(link)
+    assert again.status_code == 400 and "not valid any more" in again.text
+    signed_in_agent(server, {"username": name, "password": PASSWORD})
+
+
+def test_registration_refuses_taken_names_any_case_and_weak_passwords(server: LiveServer) -> None:
+    taken = server.create_user(f"Taken{secrets.token_hex(3)}")
+    agent = UserAgent(server.url)
+    page = register(
+        agent,
+        server,
+        username=taken["username"].upper(),
+        email=f"x{secrets.token_hex(3)}@example.com",
+        password=PASSWORD,
+        confirm=PASSWORD,
+    )
+    assert page.status_code == 400 and "already taken" in page.text
+    page = register(
+        agent,
+        server,
+        username="Fresh Name",
+        email="fresh@example.com",
+        password="qwerty123",
+        confirm="qwerty123",
+    )
+    assert page.status_code == 400 and "common" in page.text
+    page = register(
+        agent,
+        server,
+        username="Fresh Name",
+        email="fresh@example.com",
+        password=PASSWORD,
+        confirm="different one!",
+    )
+    assert page.status_code == 400 and "not the same" in page.text
+    page = register(
+        agent, server, username="!!", email="fresh@example.com", password=PASSWORD, confirm=PASSWORD
+    )
+    assert page.status_code == 400 and "Usernames are 3 to 32" in page.text
+
+
+def test_password_reset_by_link_is_single_use_and_answers_alike(
+    server: LiveServer, smtp: SmtpServer, database_url: str
+) -> None:
+    user = server.create_user(f"Reset{secrets.token_hex(3)}")
+    email = f"{user['username'].lower()}@example.com"
+    agent = signed_in_agent(server, user)
+    fresh = UserAgent(server.url)
+    known = fresh.submit(fresh.go(f"{server.url}/forgot-password"), {"login": email})
+    unknown = fresh.submit(
+        fresh.go(f"{server.url}/forgot-password"), {"login": "nobody@example.com"}
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+    link = link_in(smtp.inbox.wait_for(email, "Reset your password"), "/reset-password")
+    page = fresh.go(link)
+    weak = fresh.submit(page, {"new": "password1", "confirm": "password1"})
+    assert weak.status_code == 400
+    done = fresh.submit(page, {"new": PASSWORD, "confirm": PASSWORD})
+    assert "Your password is changed" in done.text
+    assert "Sign in to see" in agent.go(server.url + "/").text  # every session ended
+    assert fresh.go(link).status_code == 400
+    signed_in_agent(server, {**user, "password": PASSWORD})
+    events = {
+        r["event"]
+        for r in query(
+            database_url, "SELECT event FROM audit_events WHERE account_id = :a", a=user["id"]
+        )
+    }
+    assert {"password.reset_requested", "password.reset"} <= events
+
+
+def test_signup_can_be_turned_off(database_url: str, tmp_path: Path) -> None:
+    live = LiveServer(database_url, tmp_path, extra_env={"RESONITE_AUTH_SIGNUP": "false"})
+    live.start()
+    try:
+        agent = UserAgent(live.url)
+        page = agent.go(f"{live.url}/register")
+        assert page.status_code == 404 and "Registration is closed" in page.text
+        assert "Create an account" not in agent.go(f"{live.url}/signin").text
+    finally:
+        live.stop()

@@ -64,6 +64,8 @@ def test_revoke_access_cuts_tokens_and_asks_consent_again(
 
     page = agent.submit(page, {}, index=form_index(page.text, "/account/applications/revoke"))
     assert "Event Planner can no longer access your account" in page.text
+    forged = agent.go(f"{server.url}/account/applications?revoked=Your%20bank")
+    assert "can no longer access" not in forged.text  # the notice never echoes the query
     assert profile_status(server, token["access_token"]) == 401
     refreshed = httpx.post(
         f"{server.url}/connect/token",

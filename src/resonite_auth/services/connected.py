@@ -8,6 +8,7 @@ from resonite_auth.errors import NotFound
 from resonite_auth.security.tokens import digest, same
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
+from resonite_auth.storage.repositories.clients import ClientRepository
 from resonite_auth.storage.repositories.grants import (
     ConnectedApp,
     ConnectedAppRepository,
@@ -43,6 +44,16 @@ async def revoke_app(ctx: Context, account: Account, grant_id: str, *, ip: str |
             now,
         )
     return app.client_name
+
+
+async def revoked_app_name(ctx: Context, account: Account, grant_id: str) -> str | None:
+    """The name of an application this person just revoked (for the confirmation notice)."""
+    async with ctx.db.read() as connection:
+        grant = await GrantRepository(connection).by_id(grant_id)
+        if grant is None or grant.account_id != account.id or grant.revoked_at is None:
+            return None
+        client = await ClientRepository(connection).by_id(grant.client_id)
+    return client.name if client else None
 
 
 def session_handle(row_digest: str) -> str:

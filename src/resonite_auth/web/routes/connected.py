@@ -33,14 +33,19 @@ async def applications_page(request: Request) -> Response:
     session = await signed_in(request)
     if session is None:
         return signin_redirect(request)
-    apps = await connected.connected_apps(context_of(request), session[1])
+    ctx = context_of(request)
+    apps = await connected.connected_apps(ctx, session[1])
+    revoked = request.query_params.get("revoked")
     return render(
         request,
         "applications.html",
         {
             "title": "Connected applications",
             "apps": [(app, describe(app.scopes)) for app in apps],
-            "notice": request.query_params.get("revoked"),
+            # Named from the database, never from the query: no text injection into the page.
+            "notice": await connected.revoked_app_name(ctx, session[1], revoked)
+            if revoked
+            else None,
         },
     )
 
@@ -53,14 +58,12 @@ async def revoke(request: Request) -> Response:
     session = await signed_in(request)
     if session is None:
         return signin_redirect(request)
+    grant_id = params.raw("grant") or ""
     try:
-        name = await connected.revoke_app(
-            context_of(request), session[1], params.raw("grant") or "", ip=client_ip(request)
-        )
+        await connected.revoke_app(context_of(request), session[1], grant_id, ip=client_ip(request))
     except NotFound:
         return see_other(APPS)
-    # The name travels in the query only to be shown back (Jinja escapes it).
-    return see_other(f"{APPS}?{urlencode({'revoked': name})}")
+    return see_other(f"{APPS}?{urlencode({'revoked': grant_id})}")
 
 
 @router.get(SESSIONS)

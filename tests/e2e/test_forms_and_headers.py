@@ -27,6 +27,7 @@ FORMS = [
     "/account/applications/revoke",
     "/account/sessions/end",
     "/account/sessions/end-others",
+    "/account/verify-email/resend",
     "/register",
     "/verify-email",
     "/forgot-password",

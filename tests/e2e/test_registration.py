@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.databases import query
 from tests.support.live import LiveServer
-from tests.support.oidc import signed_in_agent
+from tests.support.oidc import form_index, signed_in_agent
 from tests.support.smtp import SmtpServer, link_in
 from tests.support.user_agent import UserAgent
 
@@ -63,7 +63,16 @@ def test_register_verify_email_then_sign_in(
         {"email_verified": False, "is_verified": False, "normalized_username": name.lower()}
     ]
 
+    first = link_in(smtp.inbox.wait_for(email, "Confirm your email address"), "/verify-email")
+    agent = signed_in_agent(server, {"username": name, "password": PASSWORD})
+    home = agent.go(f"{server.url}/account")
+    assert "Not verified" in home.text
+    home = agent.submit(home, {}, index=form_index(home.text, "/account/verify-email/resend"))
+    assert "We sent a new confirmation link" in home.text
+    smtp.inbox.messages.remove(smtp.inbox.wait_for(email, "Confirm your email address"))
     link = link_in(smtp.inbox.wait_for(email, "Confirm your email address"), "/verify-email")
+    assert link != first
+    assert agent.go(first).status_code == 400  # only the newest link works
     page = agent.go(link)
     assert "Confirm your email" in page.text  # a button, not an action on GET
     done = agent.submit(page, {})
@@ -72,7 +81,7 @@ def test_register_verify_email_then_sign_in(
     assert row == [{"is_verified": True}]
     again = agent.go(link)
     assert again.status_code == 400 and "not valid any more" in again.text
-    signed_in_agent(server, {"username": name, "password": PASSWORD})
+    assert "Not verified" not in agent.go(f"{server.url}/account").text
 
 
 def test_registration_refuses_taken_names_any_case_and_weak_passwords(server: LiveServer) -> None:

@@ -39,7 +39,9 @@ async def account_home(request: Request) -> Response:
     session = await signed_in(request)
     if session is None:
         return signin_redirect(request)
-    return render(request, "home.html", {"title": "Your account", "account": session[1]})
+    values = {"title": "Your account", "account": session[1]}
+    values["sent"] = request.query_params.get("sent") == "1"
+    return render(request, "home.html", values)
 
 
 @router.get(SECURITY)

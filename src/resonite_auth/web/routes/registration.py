@@ -24,6 +24,9 @@ from resonite_auth.web.http import (
     form_params,
     rate_limited_page,
     render,
+    see_other,
+    signed_in,
+    signin_redirect,
 )
 
 router = APIRouter()
@@ -94,6 +97,26 @@ async def verify(request: Request) -> Response:
     except ValidationFailed as error:
         return error_page(request, UnverifiedRedirect("Link expired", str(error)))
     return render(request, "done.html", {"title": "Your email is confirmed", "signin": True})
+
+
+@router.post("/account/verify-email/resend")
+async def resend_verification(request: Request) -> Response:
+    ctx = context_of(request)
+    params = await form_params(request)
+    if not csrf_ok(request, params):
+        return csrf_failed_page(request)
+    session = await signed_in(request)
+    if session is None:
+        return signin_redirect(request)
+    subjects = [(limits.signin_address(ctx.settings), client_ip(request))]
+    try:
+        await limits.guard(ctx, subjects)
+        await limits.count_failure(ctx, subjects)  # mail is not free: every resend counts
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    if not session[1].email_verified:
+        await ctx.mailer.send(await registration.verification_mail(ctx, session[1]))
+    return see_other("/account?sent=1")
 
 
 @router.get("/forgot-password")

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.databases import query
 from tests.support.live import LiveServer
 from tests.support.oidc import enrol_totp, signed_in_agent
 from tests.support.user_agent import UserAgent
@@ -61,7 +62,7 @@ def assert_limited(response: httpx.Response) -> None:
     assert "Too many sign-in attempts" in response.text
 
 
-def test_account_limit_trips_and_a_success_resets_it(server: LiveServer) -> None:
+def test_account_limit_trips_and_a_success_resets_it(server: LiveServer, database_url: str) -> None:
     user = server.create_user(f"Limit{secrets.token_hex(3)}")
     for _ in range(2):
         assert attempt(server, user["username"], "wrong password").status_code == 401
@@ -69,6 +70,10 @@ def test_account_limit_trips_and_a_success_resets_it(server: LiveServer) -> None
     for _ in range(3):  # the success started the count over: three more failures are answered
         assert attempt(server, user["username"], "wrong password").status_code == 401
     assert_limited(attempt(server, user["username"], user["password"]))
+    tripped = query(
+        database_url, "SELECT detail FROM audit_events WHERE event = 'ratelimit.tripped'"
+    )
+    assert any("signin-account" in str(row["detail"]) for row in tripped)
     assert_limited(attempt(server, f"{user['username'].lower()}@example.com", "x"))
     other = server.create_user(f"Other{secrets.token_hex(3)}")
     assert attempt(server, other["username"], other["password"]).status_code == 200

@@ -38,7 +38,7 @@ async def change_password(
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(account.username)
     if not ctx.passwords.verify(found[1] if found else None, current):
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=ip)
         raise ValidationFailed("Your current password is not right.")
     check_new_password(account, new, confirm)
     await set_password(

@@ -108,7 +108,7 @@ async def authenticate(
         )
         async with ctx.db.transaction() as connection:
             await record(connection, event, ctx.clock())
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=ip)
         return None
     async with ctx.db.transaction() as connection:
         if ctx.passwords.needs_rehash(stored_hash):

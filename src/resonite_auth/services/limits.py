@@ -7,7 +7,9 @@ like known ones) and per client address; a success clears the account's count.
 from __future__ import annotations
 
 from resonite_auth.config import Settings
+from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.security.ratelimit import Limit, RateLimited
+from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 
 Subjects = list[tuple[Limit, str | None]]
@@ -56,10 +58,19 @@ async def guard(ctx: Context, subjects: Subjects, message: str = SIGNIN_MESSAGE)
         raise RateLimited(max(waits), message)
 
 
-async def count_failure(ctx: Context, subjects: Subjects) -> None:
+async def count_failure(ctx: Context, subjects: Subjects, *, ip: str | None) -> None:
+    """Count one failure; the failure that reaches a limit goes to the audit log (once per
+    window, since later attempts are refused before they are counted)."""
+    tripped = []
     for limit, subject in subjects:
         if subject is not None:
             await ctx.limiter.hit(limit, subject)
+            if await ctx.limiter.blocked(limit, subject) is not None:
+                tripped.append(limit.name)
+    if tripped:
+        async with ctx.db.transaction() as connection:
+            event = AuditEvent("ratelimit.tripped", ip=ip, detail={"limits": tripped})
+            await record(connection, event, ctx.clock())
 
 
 async def clear_account(ctx: Context, subjects: Subjects) -> None:

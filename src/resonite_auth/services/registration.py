@@ -89,7 +89,7 @@ async def reset_mail(ctx: Context, login: str, *, ip: str | None) -> Mail | None
     """The reset mail to send, if the account exists and may sign in; callers answer alike."""
     subjects = [(limits.signin_address(ctx.settings), ip)]
     await limits.guard(ctx, subjects)
-    await limits.count_failure(ctx, subjects)  # each request counts: mail is not free
+    await limits.count_failure(ctx, subjects, ip=ip)  # each request counts: mail is not free
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(login)
     if found is None or found[0].is_locked:

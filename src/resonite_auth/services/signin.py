@@ -84,7 +84,7 @@ async def answer_challenge(
     subjects = limits.second_factor_subjects(ctx.settings, challenge.account.id, ip)
     await limits.guard(ctx, subjects)
     if not await two_factor.check_second_factor(ctx, challenge.account.id, code, ip=ip):
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=ip)
         return False
     await limits.clear_account(ctx, subjects)
     async with ctx.db.transaction() as connection:

@@ -75,7 +75,7 @@ async def confirm_enrolment(
             await SessionRepository(connection).set_amr(session_digest, ["pwd", "otp"])
             await record(connection, AuditEvent("2fa.enabled", account_id=account.id, ip=ip), now)
     if step is None:
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=ip)
         raise ValidationFailed(WRONG_CODE)
     return codes
 
@@ -91,7 +91,7 @@ async def disable(
     password_ok = ctx.passwords.verify(found[1] if found else None, password)
     code_ok = password_ok and await check_second_factor(ctx, account.id, code, ip=ip)
     if not code_ok:
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=ip)
         raise ValidationFailed("The password or the code is not right.")
     now = ctx.clock()
     async with ctx.db.transaction() as connection:

@@ -61,7 +61,9 @@ async def register(request: Request) -> Response:
     subjects = [(limits.signin_address(ctx.settings), client_ip(request))]
     try:
         await limits.guard(ctx, subjects)
-        await limits.count_failure(ctx, subjects)  # every attempt counts against scripted signups
+        await limits.count_failure(
+            ctx, subjects, ip=client_ip(request)
+        )  # every attempt counts against scripted signups
         account = await registration.register(
             ctx,
             username,
@@ -111,7 +113,9 @@ async def resend_verification(request: Request) -> Response:
     subjects = [(limits.signin_address(ctx.settings), client_ip(request))]
     try:
         await limits.guard(ctx, subjects)
-        await limits.count_failure(ctx, subjects)  # mail is not free: every resend counts
+        await limits.count_failure(
+            ctx, subjects, ip=client_ip(request)
+        )  # mail is not free: every resend counts
     except RateLimited as error:
         return rate_limited_page(request, error)
     if not session[1].email_verified:

@@ -42,7 +42,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         log.info("token request refused: %s (%s)", error.error, error.detail)
         # Refused requests are counted per address: guessing codes, refresh tokens or client
         # secrets hits the limit, ordinary traffic never does (DESIGN: token endpoint limits).
-        await limits.count_failure(ctx, subjects)
+        await limits.count_failure(ctx, subjects, ip=client_ip(request))
         return oauth_error_json(error)
     return JSONResponse(body, headers=NO_STORE)
 

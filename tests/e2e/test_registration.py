@@ -161,3 +161,29 @@ def test_signup_can_be_turned_off(database_url: str, tmp_path: Path) -> None:
         assert "Create an account" not in agent.go(f"{live.url}/signin").text
     finally:
         live.stop()
+
+
+def test_registration_survives_a_mail_server_that_is_down(
+    database_url: str, tmp_path: Path
+) -> None:
+    live = LiveServer(
+        database_url, tmp_path, extra_env={"RESONITE_AUTH_SMTP_URL": "smtp://127.0.0.1:1"}
+    )
+    live.start()
+    try:
+        name = f"NoMail{secrets.token_hex(3)}"
+        page = register(
+            UserAgent(live.url),
+            live,
+            username=name,
+            email=f"{name.lower()}@example.com",
+            password=PASSWORD,
+            confirm=PASSWORD,
+        )
+        assert page.status_code == 200 and "Check your email" in page.text
+        agent = signed_in_agent(live, {"username": name, "password": PASSWORD})
+        home = agent.go(f"{live.url}/account")
+        resent = agent.submit(home, {}, index=form_index(home.text, "verify-email/resend"))
+        assert resent.status_code == 200 and "could not send mail" in resent.text
+    finally:
+        live.stop()

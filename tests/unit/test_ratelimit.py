@@ -80,3 +80,14 @@ async def test_redis_keys_expire_with_the_window_and_hide_the_subject(prefix: st
     finally:
         await limiter.close()
         await raw.aclose()
+
+
+async def test_redis_unreachable_fails_open() -> None:
+    # Port 1 on loopback: nothing listens, so every command fails to connect.
+    limiter = RedisLimiter("redis://127.0.0.1:1/0", "down:")
+    try:
+        await limiter.hit(LIMIT, "frank")
+        assert await limiter.blocked(LIMIT, "frank") is None
+        await limiter.reset(LIMIT, "frank")
+    finally:
+        await limiter.close()

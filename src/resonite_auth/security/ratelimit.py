@@ -7,6 +7,7 @@ hashed before they become keys, so Redis never holds usernames or addresses in c
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from resonite_auth.security.tokens import digest
+
+log = logging.getLogger("resonite_auth.ratelimit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,12 @@ class InProcessLimiter:
 
 
 class RedisLimiter:
-    """Counts in Redis: INCR, with the window's expiry set by the first event of the window."""
+    """Counts in Redis: INCR, with the window's expiry set by the first event of the window.
+
+    When Redis cannot be reached the limiter fails open and logs an error: sign-in keeps
+    working (passwords and codes are still checked, and each instance's audit log still
+    records failures) rather than every sign-in failing while Redis is down.
+    """
 
     def __init__(self, url: str, prefix: str) -> None:
         self._redis: Redis = Redis.from_url(url)
@@ -97,23 +106,33 @@ class RedisLimiter:
 
     async def blocked(self, limit: Limit, subject: str) -> int | None:
         key = self._prefix + _key(limit, subject)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.pttl(key)
-            raw, pttl = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                raw, pttl = await pipe.execute()
+        except RedisError:
+            log.error("rate limiter: Redis unreachable; %s not enforced", limit.name)
+            return None
         if raw is None or int(raw) < limit.attempts:
             return None
         return math.ceil(pttl / 1000) if pttl > 0 else limit.window
 
     async def hit(self, limit: Limit, subject: str) -> None:
         key = self._prefix + _key(limit, subject)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, limit.window, nx=True)
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, limit.window, nx=True)
+                await pipe.execute()
+        except RedisError:
+            log.error("rate limiter: Redis unreachable; %s not counted", limit.name)
 
     async def reset(self, limit: Limit, subject: str) -> None:
-        await self._redis.delete(self._prefix + _key(limit, subject))
+        try:
+            await self._redis.delete(self._prefix + _key(limit, subject))
+        except RedisError:
+            log.error("rate limiter: Redis unreachable; %s not reset", limit.name)
 
     async def close(self) -> None:
         await self._redis.aclose()

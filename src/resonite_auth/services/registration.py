@@ -7,6 +7,8 @@ exists (no enumeration); the mail itself is sent after the answer.
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -24,6 +26,7 @@ from resonite_auth.services.mailer import Mail
 from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.security import AccountLinkRepository
 
+log = logging.getLogger("resonite_auth.mail")
 VERIFY = "verify_email"
 RESET = "reset_password"
 BAD_LINK = "This link is not valid any more: it was used already, or it expired."
@@ -39,8 +42,18 @@ async def register(
         raise ValidationFailed(problem)
     new = NewAccount(username=username.strip(), email=email.strip(), password=password)
     account = await create_account(ctx, new, actor="signup")
-    await ctx.mailer.send(await verification_mail(ctx, account))
+    await deliver(ctx, await verification_mail(ctx, account))
     return account
+
+
+async def deliver(ctx: Context, mail: Mail) -> bool:
+    """Send, or log that the mail server refused: the person can ask for the link again."""
+    try:
+        await ctx.mailer.send(mail)
+    except (OSError, smtplib.SMTPException) as error:
+        log.error("mail %r to %s not sent: %s", mail.subject, mail.to, error)
+        return False
+    return True
 
 
 async def _new_link(ctx: Context, account: Account, purpose: str, ttl: int) -> str:

@@ -40,7 +40,7 @@ async def account_home(request: Request) -> Response:
     if session is None:
         return signin_redirect(request)
     values = {"title": "Your account", "account": session[1]}
-    values["sent"] = request.query_params.get("sent") == "1"
+    values["sent"] = request.query_params.get("sent")
     return render(request, "home.html", values)
 
 

@@ -118,9 +118,10 @@ async def resend_verification(request: Request) -> Response:
         )  # mail is not free: every resend counts
     except RateLimited as error:
         return rate_limited_page(request, error)
-    if not session[1].email_verified:
-        await ctx.mailer.send(await registration.verification_mail(ctx, session[1]))
-    return see_other("/account?sent=1")
+    sent = session[1].email_verified or await registration.deliver(
+        ctx, await registration.verification_mail(ctx, session[1])
+    )
+    return see_other(f"/account?sent={'1' if sent else 'failed'}")
 
 
 @router.get("/forgot-password")
@@ -143,7 +144,7 @@ async def forgot(request: Request) -> Response:
     response = render(request, "forgot_password.html", {"title": "Check your email", "sent": True})
     if mail is not None:
         # Sent after the answer, so the answer takes as long whether or not the account exists.
-        response.background = BackgroundTask(ctx.mailer.send, mail)
+        response.background = BackgroundTask(registration.deliver, ctx, mail)
     return response
 
 

@@ -72,6 +72,7 @@ async def sessions_page(request: Request) -> Response:
     if session is None:
         return signin_redirect(request)
     rows = await connected.live_sessions(context_of(request), session[1])
+    rows.sort(key=lambda row: row.id_digest != session[0].id_digest)  # this browser first
     return render(
         request,
         "sessions.html",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -75,50 +76,55 @@ async def _security(
     return render(request, "security.html", values, status_code=status_code)
 
 
-async def _signed_in_form(
-    request: Request,
-) -> tuple[tuple[BrowserSession, Account] | None, dict[str, str], Response | None]:
-    """The session and form fields of a POST, or the response that refuses it."""
+@dataclass(frozen=True, slots=True)
+class SignedInForm:
+    session: BrowserSession
+    account: Account
+    fields: dict[str, str]
+
+
+async def _signed_in_form(request: Request) -> SignedInForm | Response:
+    """The session and fields of a POST, or the response that refuses it (CSRF, signed out)."""
     params = await form_params(request)
     if not csrf_ok(request, params):
-        return None, {}, csrf_failed_page(request)
+        return csrf_failed_page(request)
     session = await signed_in(request)
     if session is None:
-        return None, {}, signin_redirect(request)
+        return signin_redirect(request)
     fields = {key: params.raw(key) or "" for key in ("code", "password", "new", "confirm")}
-    return session, fields, None
+    return SignedInForm(session[0], session[1], fields)
 
 
 @router.post(f"{SECURITY}/totp/start")
 async def totp_start(request: Request) -> Response:
-    session, _, refused = await _signed_in_form(request)
-    if refused is not None or session is None:
-        return refused or signin_redirect(request)
+    form = await _signed_in_form(request)
+    if isinstance(form, Response):
+        return form
     try:
-        await two_factor.begin_enrolment(context_of(request), session[1])
+        await two_factor.begin_enrolment(context_of(request), form.account)
     except ValidationFailed as error:
-        return await _security(request, session[1], error=str(error), status_code=400)
+        return await _security(request, form.account, error=str(error), status_code=400)
     return see_other(f"{SECURITY}#two-step")
 
 
 @router.post(f"{SECURITY}/totp/confirm")
 async def totp_confirm(request: Request) -> Response:
-    session, fields, refused = await _signed_in_form(request)
-    if refused is not None or session is None:
-        return refused or signin_redirect(request)
+    form = await _signed_in_form(request)
+    if isinstance(form, Response):
+        return form
     ctx = context_of(request)
     try:
         codes = await two_factor.confirm_enrolment(
             ctx,
-            session[1],
-            fields["code"],
-            session_digest=session[0].id_digest,
+            form.account,
+            form.fields["code"],
+            session_digest=form.session.id_digest,
             ip=client_ip(request),
         )
     except RateLimited as error:
         return rate_limited_page(request, error)
     except ValidationFailed as error:
-        return await _security(request, session[1], error=str(error), status_code=400)
+        return await _security(request, form.account, error=str(error), status_code=400)
     return render(
         request,
         "recovery_codes.html",
@@ -128,41 +134,41 @@ async def totp_confirm(request: Request) -> Response:
 
 @router.post(f"{SECURITY}/totp/disable")
 async def totp_disable(request: Request) -> Response:
-    session, fields, refused = await _signed_in_form(request)
-    if refused is not None or session is None:
-        return refused or signin_redirect(request)
+    form = await _signed_in_form(request)
+    if isinstance(form, Response):
+        return form
     try:
         await two_factor.disable(
             context_of(request),
-            session[1],
-            fields["password"],
-            fields["code"],
+            form.account,
+            form.fields["password"],
+            form.fields["code"],
             ip=client_ip(request),
         )
     except RateLimited as error:
         return rate_limited_page(request, error)
     except ValidationFailed as error:
-        return await _security(request, session[1], error=str(error), status_code=400)
+        return await _security(request, form.account, error=str(error), status_code=400)
     return see_other(f"{SECURITY}?done=disabled")
 
 
 @router.post(f"{SECURITY}/password")
 async def password_change(request: Request) -> Response:
-    session, fields, refused = await _signed_in_form(request)
-    if refused is not None or session is None:
-        return refused or signin_redirect(request)
+    form = await _signed_in_form(request)
+    if isinstance(form, Response):
+        return form
     try:
         await change_password(
             context_of(request),
-            session[1],
-            fields["password"],
-            fields["new"],
-            fields["confirm"],
-            keep_session=session[0].id_digest,
+            form.account,
+            form.fields["password"],
+            form.fields["new"],
+            form.fields["confirm"],
+            keep_session=form.session.id_digest,
             ip=client_ip(request),
         )
     except RateLimited as error:
         return rate_limited_page(request, error)
     except ValidationFailed as error:
-        return await _security(request, session[1], error=str(error), status_code=400)
+        return await _security(request, form.account, error=str(error), status_code=400)
     return see_other(f"{SECURITY}?done=password")

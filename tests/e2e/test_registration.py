@@ -95,7 +95,7 @@ def test_registration_refuses_taken_names_any_case_and_weak_passwords(server: Li
         password=PASSWORD,
         confirm=PASSWORD,
     )
-    assert page.status_code == 400 and "already taken" in page.text
+    assert page.status_code == 400 and "That username is taken" in page.text
     page = register(
         agent,
         server,
@@ -118,6 +118,27 @@ def test_registration_refuses_taken_names_any_case_and_weak_passwords(server: Li
         agent, server, username="!!", email="fresh@example.com", password=PASSWORD, confirm=PASSWORD
     )
     assert page.status_code == 400 and "Usernames are 3 to 32" in page.text
+
+
+def test_a_taken_email_is_not_revealed_and_its_owner_is_told(
+    server: LiveServer, smtp: SmtpServer, database_url: str
+) -> None:
+    owner = server.create_user(f"Owner{secrets.token_hex(3)}")
+    email = f"{owner['username'].lower()}@example.com"
+    name = f"Copycat{secrets.token_hex(3)}"
+    agent = UserAgent(server.url)
+    page = register(
+        agent, server, username=name, email=email.upper(), password=PASSWORD, confirm=PASSWORD
+    )
+    fresh_email = f"{name.lower()}@example.com"
+    fresh = register(
+        agent, server, username=name, email=fresh_email, password=PASSWORD, confirm=PASSWORD
+    )
+    assert page.status_code == fresh.status_code == 200
+    assert page.text.replace(email.upper(), "X") == fresh.text.replace(fresh_email, "X")
+    assert smtp.inbox.wait_for(email, "You already have a Resonite account")
+    rows = query(database_url, "SELECT email FROM accounts WHERE username = :u", u=name)
+    assert rows == [{"email": fresh_email}]  # only the second, with its own address, exists
 
 
 def test_password_reset_by_link_is_single_use_and_answers_alike(

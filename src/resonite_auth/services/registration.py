@@ -19,7 +19,7 @@ from resonite_auth.security.password_policy import password_problem
 from resonite_auth.security.tokens import digest, new_secret
 from resonite_auth.services import limits
 from resonite_auth.services.account_security import check_new_password, set_password
-from resonite_auth.services.accounts import NewAccount, create_account
+from resonite_auth.services.accounts import NewAccount, check_new_account, create_account
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.services.mailer import Mail
@@ -34,16 +34,40 @@ BAD_LINK = "This link is not valid any more: it was used already, or it expired.
 
 async def register(
     ctx: Context, username: str, email: str, password: str, confirm: str, *, ip: str | None
-) -> Account:
+) -> None:
+    """Create the account and mail the confirmation link.
+
+    Usernames are public on the platform, so a taken one is said plainly; a taken email is
+    not: the page answers as for a new account and the mail tells the owner instead.
+    """
     if password != confirm:
         raise ValidationFailed("The two passwords are not the same.")
     problem = password_problem(password, username=username, email=email)
     if problem:
         raise ValidationFailed(problem)
     new = NewAccount(username=username.strip(), email=email.strip(), password=password)
+    check_new_account(new)
+    async with ctx.db.read() as connection:
+        repository = AccountRepository(connection)
+        if await repository.username_taken(new.username):
+            raise ValidationFailed("That username is taken; choose another.")
+        owner = await repository.by_email(new.email)
+    if owner is not None:
+        await deliver(ctx, _already_registered_mail(ctx, owner))
+        return
     account = await create_account(ctx, new, actor="signup")
     await deliver(ctx, await verification_mail(ctx, account))
-    return account
+
+
+def _already_registered_mail(ctx: Context, owner: Account) -> Mail:
+    return Mail(
+        to=owner.email,
+        subject="You already have a Resonite account",
+        body=f"Hello {owner.username},\n\nSomeone tried to create a new Resonite account with "
+        "this email address, which already belongs to your account. If it was you, sign in "
+        f"instead:\n\n{ctx.settings.url('/signin')}\n\nForgot your password? "
+        f"{ctx.settings.url('/forgot-password')}\n\nIf it was not you, ignore this message.\n",
+    )
 
 
 async def deliver(ctx: Context, mail: Mail) -> bool:

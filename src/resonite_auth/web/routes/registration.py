@@ -64,7 +64,7 @@ async def register(request: Request) -> Response:
         await limits.count_failure(
             ctx, subjects, ip=client_ip(request)
         )  # every attempt counts against scripted signups
-        account = await registration.register(
+        await registration.register(
             ctx,
             username,
             email,
@@ -76,9 +76,7 @@ async def register(request: Request) -> Response:
         return rate_limited_page(request, error)
     except (ValidationFailed, Conflict) as error:
         return _form(request, {"username": username, "email": email, "error": str(error)}, 400)
-    return render(
-        request, "check_email.html", {"title": "Check your email", "email": account.email}
-    )
+    return render(request, "check_email.html", {"title": "Check your email", "email": email})
 
 
 @router.get("/verify-email")

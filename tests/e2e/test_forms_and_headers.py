@@ -24,6 +24,7 @@ FORMS = [
     "/account/security/totp/confirm",
     "/account/security/totp/disable",
     "/account/security/password",
+    "/account/security/recovery-codes",
     "/account/applications/revoke",
     "/account/sessions/end",
     "/account/sessions/end-others",

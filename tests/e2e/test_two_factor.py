@@ -20,6 +20,7 @@ from tests.support.oidc import (
     finish,
     form_index,
     id_token_claims,
+    recovery_codes,
     signed_in_agent,
     start,
 )
@@ -161,3 +162,23 @@ def test_challenge_without_its_cookie_is_refused(server: LiveServer, tmp_path: P
     agent = UserAgent(server.url)
     page = agent.go(f"{server.url}/signin/2fa")
     assert page.status_code == 400 and "expired" in page.text
+
+
+def test_new_recovery_codes_replace_the_old_ones(server: LiveServer) -> None:
+    user = person(server)
+    agent = signed_in_agent(server, user)
+    _, old_codes, _ = enrol_totp(agent, server)
+    page = agent.go(f"{server.url}/account/security")
+    index = form_index(page.text, "recovery-codes")
+    refused = agent.submit(page, {"password": "not my password"}, index=index)
+    assert refused.status_code == 400 and "password is not right" in refused.text
+    page = agent.submit(page, {"password": user["password"]}, index=index)
+    assert "Your old recovery codes no longer work" in page.text
+    new_codes = recovery_codes(page.text)
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+
+    fresh = UserAgent(server.url)
+    step = fresh.sign_in(fresh.go(f"{server.url}/signin"), user["username"], user["password"])
+    recovery_form = form_index(step.text, "/signin/2fa") + 1
+    assert fresh.submit(step, {"code": old_codes[0]}, index=recovery_form).status_code == 401
+    assert fresh.submit(step, {"code": new_codes[0]}, index=recovery_form).status_code == 200

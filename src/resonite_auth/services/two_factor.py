@@ -100,6 +100,32 @@ async def disable(
         await record(connection, AuditEvent("2fa.disabled", account_id=account.id, ip=ip), now)
 
 
+async def new_recovery_codes(
+    ctx: Context, account: Account, password: str, *, ip: str | None
+) -> list[str]:
+    """Replace every recovery code (the old ones stop working); needs the password."""
+    subjects = limits.signin_subjects(ctx.settings, account.id, account.username, ip)
+    await limits.guard(ctx, subjects)
+    async with ctx.db.read() as connection:
+        found = await AccountRepository(connection).credentials_by_login(account.username)
+    if not ctx.passwords.verify(found[1] if found else None, password):
+        await limits.count_failure(ctx, subjects, ip=ip)
+        raise ValidationFailed("Your password is not right.")
+    codes = totp.new_recovery_codes()
+    now = ctx.clock()
+    async with ctx.db.transaction() as connection:
+        state = await TotpRepository(connection).state(account.id)
+        if state is None or not state.enabled:
+            raise ValidationFailed("Two-step sign-in is off.")
+        await RecoveryCodeRepository(connection).replace(
+            account.id, [totp.recovery_digest(c) for c in codes], now
+        )
+        await record(
+            connection, AuditEvent("2fa.recovery_codes_replaced", account_id=account.id, ip=ip), now
+        )
+    return codes
+
+
 async def check_second_factor(ctx: Context, account_id: str, code: str, *, ip: str | None) -> bool:
     """A TOTP code (not replayed) or an unused recovery code; spends it when it is right."""
     now = ctx.clock()

@@ -152,6 +152,26 @@ async def totp_disable(request: Request) -> Response:
     return see_other(f"{SECURITY}?done=disabled")
 
 
+@router.post(f"{SECURITY}/recovery-codes")
+async def recovery_codes(request: Request) -> Response:
+    form = await _signed_in_form(request)
+    if isinstance(form, Response):
+        return form
+    try:
+        codes = await two_factor.new_recovery_codes(
+            context_of(request), form.account, form.fields["password"], ip=client_ip(request)
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
+    except ValidationFailed as error:
+        return await _security(request, form.account, error=str(error), status_code=400)
+    return render(
+        request,
+        "recovery_codes.html",
+        {"title": "Your new recovery codes", "codes": codes, "replaced": True},
+    )
+
+
 @router.post(f"{SECURITY}/password")
 async def password_change(request: Request) -> Response:
     form = await _signed_in_form(request)

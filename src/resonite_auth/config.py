@@ -84,6 +84,34 @@ class Settings(BaseSettings):
         default=3600,
         description="Longest `exp - now` accepted for a private_key_jwt client assertion, seconds.",
     )
+    redis_prefix: str = Field(
+        default="resonite-auth:",
+        description="Prefix of every Redis key, so several deployments can share one Redis.",
+    )
+    signup: bool = Field(default=True, description="Let people register accounts themselves.")
+    signin_attempts_per_account: int = Field(
+        default=10,
+        description="Failed sign-in, two-step or recovery attempts allowed per account and window.",
+    )
+    signin_attempts_per_address: int = Field(
+        default=50,
+        description="Failed sign-in, two-step or recovery attempts allowed per client address "
+        "and window.",
+    )
+    signin_window: int = Field(
+        default=900, description="Window of the sign-in rate limits, seconds."
+    )
+    token_failures_per_address: int = Field(
+        default=60,
+        description="Refused token requests allowed per client address and token window.",
+    )
+    token_window: int = Field(default=60, description="Window of the token rate limit, seconds.")
+    email_link_ttl: int = Field(
+        default=86400, description="Lifetime of an email verification link, seconds."
+    )
+    reset_link_ttl: int = Field(
+        default=1800, description="Lifetime of a password reset link, seconds."
+    )
     db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level of the server.")
 

@@ -61,6 +61,17 @@ def query(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
     return asyncio.run(run())
 
 
+def run() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(sql), params)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 def scalar(url: str, sql: str, **params: Any) -> Any:
     rows = query(url, sql, **params)
     return next(iter(rows[0].values())) if rows else None

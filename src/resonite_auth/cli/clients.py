@@ -100,6 +100,13 @@ def create(
     redirect_uri: Annotated[
         list[str], typer.Option("--redirect-uri", help="A redirect URI (repeatable).")
     ],
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post-logout-redirect-uri",
+            help="Where the application may send people after signing out (repeatable).",
+        ),
+    ] = None,
     scope: Annotated[
         str, typer.Option(help="Scopes the application may ask for, space separated.")
     ] = "openid profile",
@@ -128,6 +135,7 @@ def create(
         is_public=public,
         approve=approve,
         options=ClientOptions().replaced(changes),
+        post_logout_redirect_uris=post_logout_redirect_uri or [],
     )
     registered = run(lambda ctx: create_client(ctx, new))
     data = _describe(registered.client, registered.secret)

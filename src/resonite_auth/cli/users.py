@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from resonite_auth.cli.base import emit, run
+from resonite_auth.domain.accounts import Account
 
 app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 
@@ -74,4 +75,74 @@ def supporter(
         },
         as_json,
         f"{account.username} ({account.id}) is now {state}",
+    )
+
+
+def _account_json(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "email": account.email,
+        "isVerified": account.is_verified,
+        "isLocked": account.is_locked,
+        "2fa_login": account.two_factor_enabled,
+        "isAdmin": account.is_admin,
+        "registrationDate": account.registration_date.isoformat(),
+    }
+
+
+@app.command("list")
+def list_users(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List accounts."""
+    from resonite_auth.services.account_security import list_accounts
+
+    accounts = run(list_accounts)
+    rows = [_account_json(a) for a in accounts]
+    lines = [
+        f"{a.id}  {a.username:<32}  {'locked' if a.is_locked else 'active':<6}  "
+        f"2fa={'on' if a.two_factor_enabled else 'off'}"
+        for a in accounts
+    ]
+    emit(rows, as_json, "\n".join(lines) or "no accounts")
+
+
+@app.command("lock")
+def lock(
+    user: Annotated[str, typer.Argument(help="User id or username.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Lock an account: sign-in refused, its sessions end, its tokens stop working."""
+    from resonite_auth.services.account_security import set_locked
+
+    account = run(lambda ctx: set_locked(ctx, user, True, actor="cli"))
+    emit(_account_json(account), as_json, f"locked {account.username} ({account.id})")
+
+
+@app.command("unlock")
+def unlock(
+    user: Annotated[str, typer.Argument(help="User id or username.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Unlock an account."""
+    from resonite_auth.services.account_security import set_locked
+
+    account = run(lambda ctx: set_locked(ctx, user, False, actor="cli"))
+    emit(_account_json(account), as_json, f"unlocked {account.username} ({account.id})")
+
+
+@app.command("reset-2fa")
+def reset_2fa(
+    user: Annotated[str, typer.Argument(help="User id or username.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Turn two-step sign-in off for an account (lost device and recovery codes)."""
+    from resonite_auth.services.account_security import reset_two_factor
+
+    account = run(lambda ctx: reset_two_factor(ctx, user, actor="cli"))
+    emit(
+        {"id": account.id, "username": account.username, "2fa_login": False},
+        as_json,
+        f"two-step sign-in is off for {account.username} ({account.id})",
     )

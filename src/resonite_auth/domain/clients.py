@@ -42,6 +42,8 @@ class Client:
     pending_redirect_uris: list[str] = field(default_factory=list)
     secret_issued_at: datetime | None = None
     updated_at: datetime | None = None
+    # OIDC RP-Initiated Logout §3: where the client may send people after signing out.
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
 
     @property
     def is_active(self) -> bool:

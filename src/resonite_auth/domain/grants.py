@@ -67,6 +67,7 @@ class BrowserSession:
     auth_time: datetime
     amr: list[str]
     expires_at: datetime
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ PROFILE_PATH = "/api/user/profiles"
 DEVICE_AUTHORIZATION_PATH = "/connect/deviceauthorization"
 REVOCATION_PATH = "/connect/revocation"
 INTROSPECTION_PATH = "/connect/introspect"
+END_SESSION_PATH = "/connect/endsession"
 
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 # RFC 7662 §2.1: introspection needs a client that can authenticate, so `none` is not offered.
@@ -37,6 +38,7 @@ def discovery_document(settings: Settings) -> dict[str, Any]:
         "userinfo_endpoint": settings.url(USERINFO_PATH),
         "jwks_uri": settings.url(JWKS_PATH),
         "device_authorization_endpoint": settings.url(DEVICE_AUTHORIZATION_PATH),
+        "end_session_endpoint": settings.url(END_SESSION_PATH),
         "scopes_supported": list(KNOWN_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from resonite_auth.domain.accounts import Account, normalize_username
 from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.errors import ValidationFailed
+from resonite_auth.services import limits
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.accounts import AccountRepository
@@ -88,31 +89,34 @@ async def authenticate(
 ) -> Account | None:
     """The account when the password matches and the account may sign in; otherwise None.
 
-    Unknown users cost one dummy verify, so timing does not reveal which usernames exist.
+    Unknown users cost one dummy verify, so timing does not reveal which usernames exist, and
+    they are rate limited by the login typed exactly like known ones (RateLimited when over).
     """
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(login)
     account, stored_hash = found if found else (None, None)
+    subjects = limits.signin_subjects(ctx.settings, account.id if account else None, login, ip)
+    await limits.guard(ctx, subjects)
     matches = ctx.passwords.verify(stored_hash, password)
-    now = ctx.clock()
+    if account is None or stored_hash is None or not matches or account.is_locked:
+        reason = "unknown" if account is None else "locked" if matches else "password"
+        event = AuditEvent(
+            "signin.failed",
+            account_id=account.id if account else None,
+            ip=ip,
+            detail={"reason": reason},
+        )
+        async with ctx.db.transaction() as connection:
+            await record(connection, event, ctx.clock())
+        await limits.count_failure(ctx, subjects, ip=ip)
+        return None
     async with ctx.db.transaction() as connection:
-        if account is None or not matches or account.is_locked:
-            reason = "unknown" if account is None else "locked" if matches else "password"
-            await record(
-                connection,
-                AuditEvent(
-                    "signin.failed",
-                    account_id=account.id if account else None,
-                    ip=ip,
-                    detail={"reason": reason},
-                ),
-                now,
-            )
-            return None
-        assert stored_hash is not None
         if ctx.passwords.needs_rehash(stored_hash):
             await AccountRepository(connection).set_password_hash(
                 account.id, ctx.passwords.hash(password)
             )
-        await record(connection, AuditEvent("signin.succeeded", account_id=account.id, ip=ip), now)
+        await record(
+            connection, AuditEvent("signin.password", account_id=account.id, ip=ip), ctx.clock()
+        )
+    await limits.clear_account(ctx, subjects)
     return account

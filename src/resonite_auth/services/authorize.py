@@ -13,7 +13,12 @@ from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.domain.clients import Client
 from resonite_auth.domain.grants import BrowserSession, Grant, PendingInteraction
-from resonite_auth.errors import ConsentRequired, LoginRequired, UnverifiedRedirect
+from resonite_auth.errors import (
+    ConsentRequired,
+    InteractionRequired,
+    LoginRequired,
+    UnverifiedRedirect,
+)
 from resonite_auth.oauth.authorization_request import AuthorizationRequest, redirect_with
 from resonite_auth.oauth.params import Params
 from resonite_auth.oauth.scopes import canonical
@@ -56,17 +61,27 @@ def needs_login(
     session: BrowserSession | None,
     interaction: PendingInteraction | None,
     ctx: Context,
+    account: Account | None = None,
 ) -> bool:
-    """OIDC Core §3.1.2.1: `prompt=login` and `max_age` ask for a fresh authentication."""
+    """OIDC Core §3.1.2.1: `prompt=login` and `max_age` ask for a fresh authentication.
+
+    A session from before the person turned on two-step sign-in is not enough either.
+    """
     if session is None:
         return True
     if interaction is not None and interaction.login_completed_at is not None:
         return False
+    if needs_second_factor(session, account):
+        return True
     if "login" in request.prompt:
         return True
     if request.max_age is not None:
         return ctx.clock() - session.auth_time > timedelta(seconds=request.max_age)
     return False
+
+
+def needs_second_factor(session: BrowserSession, account: Account | None) -> bool:
+    return account is not None and account.two_factor_enabled and "otp" not in session.amr
 
 
 def grant_covers(grant: Grant | None, scopes: list[str]) -> bool:
@@ -82,6 +97,9 @@ async def answer_without_interaction(
     if session is None or needs_login(request, session[0], None, ctx):
         raise LoginRequired("The user is not signed in.")
     browser_session, account = session
+    if needs_second_factor(browser_session, account):
+        # Signed in, but the second step is missing: only a page can ask for it.
+        raise InteractionRequired("The user must complete two-step sign-in.")
     grant = await current_grant(ctx, account.id, request.client_id)
     if not grant_covers(grant, request.scopes):
         raise ConsentRequired("The user has not consented to these scopes.")

@@ -51,6 +51,7 @@ class NewClient:
     reason: str | None = None
     homepage_url: str | None = None
     logo_url: str | None = None
+    post_logout_redirect_uris: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ async def create_client(
     errors = new_client_errors(new)
     if errors:
         raise FormInvalid(errors)
+    for uri in new.post_logout_redirect_uris or []:
+        check_redirect_uri(uri)
     check_options(new.options, is_public=new.is_public)
     client_id = new_id(16)
     secret = None if new.is_public or new.options.jwks or not new.approve else new_secret()
@@ -114,6 +117,9 @@ async def create_client(
                 "reason": (new.reason or "").strip() or None,
                 "homepage_url": new.homepage_url or None,
                 "logo_url": new.logo_url or None,
+                "post_logout_redirect_uris": list(
+                    dict.fromkeys(new.post_logout_redirect_uris or [])
+                ),
                 "created_at": now,
                 "updated_at": now,
                 **new.options.columns(),

@@ -9,6 +9,7 @@ from datetime import datetime
 from resonite_auth.config import Settings
 from resonite_auth.domain.time import utcnow
 from resonite_auth.security.passwords import Passwords
+from resonite_auth.security.ratelimit import InProcessLimiter, RateLimiter, build_limiter
 from resonite_auth.services.keyring import KeyRing
 from resonite_auth.services.mailer import Mailer, build_mailer
 from resonite_auth.storage.database import Database
@@ -22,6 +23,7 @@ class Context:
     passwords: Passwords = field(default_factory=Passwords)
     keyring: KeyRing = field(default_factory=KeyRing)
     clock: Callable[[], datetime] = utcnow
+    limiter: RateLimiter = field(default_factory=InProcessLimiter)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -34,7 +36,9 @@ class Context:
                 cache_seconds=settings.keyring_cache_seconds,
                 retired_publish_seconds=max(settings.id_token_ttl, settings.access_token_ttl),
             ),
+            limiter=build_limiter(settings.redis_url, settings.redis_prefix),
         )
 
     async def close(self) -> None:
+        await self.limiter.close()
         await self.db.dispose()

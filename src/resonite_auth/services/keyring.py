@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from joserfc.jwk import KeySet
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.keys import KeyStatus, SigningKey
@@ -68,6 +69,10 @@ class KeyRing:
         if key is None:
             raise RuntimeError(f"no current {alg} signing key; run `resonite-auth migrate`")
         return key.kid, loaded.imported[key.kid]
+
+    async def verification_keys(self, db: Database) -> KeySet:
+        """Every key we hold, to check a token we signed (e.g. an `id_token_hint`)."""
+        return KeySet(list((await self._load(db)).imported.values()))
 
     async def jwks(self, db: Database) -> dict[str, Any]:
         return (await self._load(db)).jwks

@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from resonite_auth.domain.accounts import Account
+from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.security.tokens import digest, new_secret
+from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.sessions import SessionRepository
+
+# "Last seen" is kept to the minute; writing it on every request would serialise readers.
+TOUCH_AFTER = timedelta(seconds=60)
 
 
 async def start_session(
@@ -32,6 +37,11 @@ async def start_session(
                 "ip": ip,
             }
         )
+        await record(
+            connection,
+            AuditEvent("signin.succeeded", account_id=account.id, ip=ip, detail={"amr": amr}),
+            now,
+        )
     return raw
 
 
@@ -46,6 +56,10 @@ async def current_session(ctx: Context, raw: str | None) -> tuple[BrowserSession
         account = await AccountRepository(connection).by_id(session.account_id)
     if account is None or account.is_locked:
         return None
+    now = ctx.clock()
+    if session.last_seen_at is None or now - session.last_seen_at > TOUCH_AFTER:
+        async with ctx.db.transaction() as connection:
+            await SessionRepository(connection).touch(session.id_digest, now)
     return session, account
 
 

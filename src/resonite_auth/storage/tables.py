@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -45,6 +46,7 @@ accounts = Table(
     Column("supress_ban_evasion", Boolean, nullable=False, default=False),
     Column("totp_secret", String(64)),
     Column("totp_enabled", Boolean, nullable=False, default=False),
+    Column("totp_last_step", BigInteger),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("tags", JSON, nullable=False),
     Column("icon_url", String(512)),
@@ -72,6 +74,7 @@ clients = Table(
     Column("logo_url", String(512)),
     Column("review_reason", Text),
     Column("allow_device_grant", Boolean, nullable=False, default=False),
+    Column("post_logout_redirect_uris", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # 0003 token lifecycle: per-client token options and the JWKS for private_key_jwt.
@@ -268,4 +271,38 @@ device_codes = Table(
     Column("auth_time", UTCDateTime),
     Column("amr", JSON),
     Column("decided_at", UTCDateTime),
+)
+
+# One-time recovery codes for two-step sign-in; digests only, each used once.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)
+
+# Emailed single-use links (email verification, password reset); digests only.
+account_links = Table(
+    "account_links",
+    metadata,
+    Column("digest", DIGEST, primary_key=True),
+    Column(
+        "account_id",
+        String(40),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("purpose", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
 )

@@ -22,15 +22,20 @@ from resonite_auth.services.housekeeping import run_periodically
 from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
 from resonite_auth.web.routes import (
     account,
+    account_pages,
     admin_applications,
     authorize,
+    connected,
     developer_secrets,
     developers,
     device,
     discovery,
+    endsession,
     health,
+    registration,
     resources,
     revocation,
+    signin_steps,
     token,
 )
 
@@ -77,6 +82,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         resources.router,
         account.router,
         device.router,
+        signin_steps.router,
+        account_pages.router,
+        connected.router,
+        registration.router,
+        endsession.router,
         health.router,
         revocation.router,
         developers.router,

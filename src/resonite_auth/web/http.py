@@ -14,6 +14,7 @@ from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.errors import InsufficientScope, MissingToken, OAuthError, UnverifiedRedirect
 from resonite_auth.oauth.params import Params
 from resonite_auth.security.csrf import csrf_matches, new_csrf_token
+from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.security.tokens import new_secret
 from resonite_auth.services.context import Context
 from resonite_auth.services.sessions import current_session
@@ -81,7 +82,8 @@ def render(
     """A page; every page carries the CSRF token its forms need."""
     templates: Jinja2Templates = request.app.state.templates
     csrf = read_cookie(request, "csrf") or new_csrf_token()
-    page_values = {"csrf_token": csrf, "issuer": context_of(request).settings.issuer}
+    settings = context_of(request).settings
+    page_values = {"csrf_token": csrf, "issuer": settings.issuer, "signup": settings.signup}
     page_values.update(values or {})
     response = templates.TemplateResponse(request, template, page_values, status_code=status_code)
     if read_cookie(request, "csrf") != csrf:
@@ -115,6 +117,23 @@ def error_page(
         {"title": error.title, "message": error.message},
         status_code=status_code,
     )
+
+
+def rate_limited_page(request: Request, error: RateLimited) -> HTMLResponse:
+    """429 with Retry-After (RFC 6585 §4), and words a person can act on."""
+    minutes = max(1, -(-error.retry_after // 60))
+    response = render(
+        request,
+        "error.html",
+        {
+            "title": "Too many attempts",
+            "message": f"{error.message} You can try again in about {minutes} "
+            f"minute{'s' if minutes != 1 else ''}.",
+        },
+        status_code=429,
+    )
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def see_other(url: str) -> RedirectResponse:

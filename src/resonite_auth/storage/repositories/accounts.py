@@ -10,7 +10,12 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resonite_auth.domain.accounts import Account, ProfileDetails, SupporterEntry
+from resonite_auth.domain.accounts import (
+    Account,
+    ProfileDetails,
+    SupporterEntry,
+    normalize_username,
+)
 from resonite_auth.errors import Conflict
 from resonite_auth.storage.tables import accounts
 
@@ -42,6 +47,17 @@ class AccountRepository:
             return None
         return to_account(row._mapping), row._mapping["password_hash"]
 
+    async def by_email(self, email: str) -> Account | None:
+        query = select(accounts).where(accounts.c.normalized_email == email.strip().casefold())
+        row = (await self._db.execute(query)).first()
+        return to_account(row._mapping) if row else None
+
+    async def username_taken(self, username: str) -> bool:
+        query = select(accounts.c.id).where(
+            accounts.c.normalized_username == normalize_username(username)
+        )
+        return (await self._db.execute(query)).first() is not None
+
     async def find(self, id_or_username: str) -> Account | None:
         query = select(accounts).where(
             (accounts.c.id == id_or_username)
@@ -60,6 +76,10 @@ class AccountRepository:
             update(accounts).where(accounts.c.id == account_id).values(**values)
         )
         return result.rowcount
+
+    async def all(self) -> list[Account]:
+        query = select(accounts).order_by(accounts.c.registration_date, accounts.c.id)
+        return [to_account(row._mapping) for row in await self._db.execute(query)]
 
     async def count(self) -> int:
         return int(

@@ -200,4 +200,5 @@ def to_client(row: RowMapping) -> Client:
         pending_redirect_uris=list(row["pending_redirect_uris"] or []),
         secret_issued_at=row["secret_issued_at"],
         updated_at=row["updated_at"],
+        post_logout_redirect_uris=list(row["post_logout_redirect_uris"] or []),
     )

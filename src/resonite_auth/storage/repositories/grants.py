@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
-from resonite_auth.storage.tables import authorization_codes, grants, tokens
+from resonite_auth.storage.tables import authorization_codes, clients, grants, tokens
 
 
 class GrantRepository:
@@ -55,6 +56,42 @@ class GrantRepository:
             .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedApp:
+    """A live grant as the person sees it on the connected applications page."""
+
+    grant_id: str
+    client_id: str
+    client_name: str
+    scopes: list[str]
+    granted_at: datetime
+    last_used_at: datetime | None
+
+
+class ConnectedAppRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def for_account(self, account_id: str) -> list[ConnectedApp]:
+        query = (
+            select(grants, clients.c.name)
+            .join(clients, clients.c.client_id == grants.c.client_id)
+            .where(grants.c.account_id == account_id, grants.c.revoked_at.is_(None))
+            .order_by(grants.c.created_at.desc())
+        )
+        return [
+            ConnectedApp(
+                grant_id=m["id"],
+                client_id=m["client_id"],
+                client_name=m["name"],
+                scopes=list(m["scopes"]),
+                granted_at=m["created_at"],
+                last_used_at=m["last_used_at"],
+            )
+            for m in (row._mapping for row in await self._db.execute(query))
+        ]
 
 
 class CodeRepository:
@@ -121,6 +158,19 @@ class TokenRepository:
         result = await self._db.execute(
             update(tokens)
             .where(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return result.rowcount
+
+    async def revoke_refresh_for_account(self, account_id: str, now: datetime) -> int:
+        """After a password change: no refresh token of the account keeps working."""
+        result = await self._db.execute(
+            update(tokens)
+            .where(
+                tokens.c.account_id == account_id,
+                tokens.c.kind == TokenKind.REFRESH.value,
+                tokens.c.revoked_at.is_(None),
+            )
             .values(revoked_at=now)
         )
         return result.rowcount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import BrowserSession, PendingInteraction
 from resonite_auth.storage.tables import browser_sessions, interactions
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session as its owner sees it in the sessions list."""
+
+    id_digest: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    ip: str | None
+    amr: list[str]
 
 
 class SessionRepository:
@@ -35,6 +48,45 @@ class SessionRepository:
             auth_time=m["auth_time"],
             amr=list(m["amr"]),
             expires_at=m["expires_at"],
+            last_seen_at=m["last_seen_at"],
+        )
+
+    async def live_for_account(self, account_id: str, now: datetime) -> list[SessionRow]:
+        query = (
+            select(browser_sessions)
+            .where(
+                browser_sessions.c.account_id == account_id,
+                browser_sessions.c.ended_at.is_(None),
+                browser_sessions.c.expires_at > now,
+            )
+            .order_by(browser_sessions.c.last_seen_at.desc())
+        )
+        return [
+            SessionRow(
+                id_digest=m["id_digest"],
+                created_at=m["created_at"],
+                last_seen_at=m["last_seen_at"],
+                user_agent=m["user_agent"],
+                ip=m["ip"],
+                amr=list(m["amr"]),
+            )
+            for m in (row._mapping for row in await self._db.execute(query))
+        ]
+
+    async def end_all(self, account_id: str, now: datetime, *, keep: str | None = None) -> int:
+        """End every live session of the account, except the one whose digest is `keep`."""
+        query = update(browser_sessions).where(
+            browser_sessions.c.account_id == account_id, browser_sessions.c.ended_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(browser_sessions.c.id_digest != keep)
+        return (await self._db.execute(query.values(ended_at=now))).rowcount
+
+    async def set_amr(self, id_digest: str, amr: list[str]) -> None:
+        await self._db.execute(
+            update(browser_sessions)
+            .where(browser_sessions.c.id_digest == id_digest)
+            .values(amr=amr)
         )
 
     async def touch(self, id_digest: str, now: datetime) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.services.accounts import authenticate
-from resonite_auth.services.sessions import current_session, end_session, start_session
+from resonite_auth.services.sessions import current_session, end_session
 from resonite_auth.web.http import (
     client_ip,
     context_of,
@@ -14,12 +15,12 @@ from resonite_auth.web.http import (
     csrf_ok,
     delete_cookie,
     form_params,
+    rate_limited_page,
     read_cookie,
     render,
     safe_next,
-    see_other,
-    set_cookie,
 )
+from resonite_auth.web.routes.signin_steps import after_password
 
 router = APIRouter()
 
@@ -55,7 +56,12 @@ async def signin(request: Request) -> Response:
     if not csrf_ok(request, params):
         return csrf_failed_page(request)
     username = (params.raw("username") or "").strip()
-    account = await authenticate(ctx, username, params.raw("password") or "", ip=client_ip(request))
+    try:
+        account = await authenticate(
+            ctx, username, params.raw("password") or "", ip=client_ip(request)
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
     if account is None:
         return render(
             request,
@@ -69,13 +75,9 @@ async def signin(request: Request) -> Response:
             },
             status_code=401,
         )
-    await end_session(ctx, read_cookie(request, "session"))
-    raw = await start_session(
-        ctx, account, ["pwd"], ip=client_ip(request), user_agent=request.headers.get("user-agent")
+    return await after_password(
+        request, account, return_to=safe_next(params.raw("next")), interaction_id=None
     )
-    response = see_other(safe_next(params.raw("next")))
-    set_cookie(request, response, "session", raw)
-    return response
 
 
 @router.post("/signout")

@@ -14,9 +14,10 @@ from resonite_auth.oauth.authorization_request import (
 )
 from resonite_auth.oauth.params import Params
 from resonite_auth.oauth.scopes import describe
+from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.services import authorize as flow
 from resonite_auth.services.accounts import authenticate
-from resonite_auth.services.sessions import current_session, end_session, start_session
+from resonite_auth.services.sessions import current_session
 from resonite_auth.web.http import (
     browser_binding,
     client_ip,
@@ -25,11 +26,13 @@ from resonite_auth.web.http import (
     csrf_ok,
     error_page,
     form_params,
+    rate_limited_page,
     read_cookie,
     render,
     see_other,
     set_cookie,
 )
+from resonite_auth.web.routes.signin_steps import after_password
 
 router = APIRouter()
 
@@ -72,7 +75,9 @@ async def interaction(request: Request, interaction_id: str) -> Response:
     except UnverifiedRedirect as error:
         return error_page(request, error)
     session = await current_session(ctx, read_cookie(request, "session"))
-    if session is None or flow.needs_login(resumed.request, session[0], resumed.interaction, ctx):
+    if session is None or flow.needs_login(
+        resumed.request, session[0], resumed.interaction, ctx, session[1]
+    ):
         return _signin_page(request, resumed, username=resumed.request.login_hint)
     browser_session, account = session
     grant = await flow.current_grant(ctx, account.id, resumed.client.client_id)
@@ -98,7 +103,12 @@ async def interaction_login(request: Request, interaction_id: str) -> Response:
     except UnverifiedRedirect as error:
         return error_page(request, error)
     username = (params.raw("username") or "").strip()
-    account = await authenticate(ctx, username, params.raw("password") or "", ip=client_ip(request))
+    try:
+        account = await authenticate(
+            ctx, username, params.raw("password") or "", ip=client_ip(request)
+        )
+    except RateLimited as error:
+        return rate_limited_page(request, error)
     if account is None:
         return _signin_page(
             request,
@@ -107,14 +117,12 @@ async def interaction_login(request: Request, interaction_id: str) -> Response:
             error="That username or password is not right, or the account is locked.",
             status_code=401,
         )
-    await end_session(ctx, read_cookie(request, "session"))
-    raw_session = await start_session(
-        ctx, account, ["pwd"], ip=client_ip(request), user_agent=request.headers.get("user-agent")
+    return await after_password(
+        request,
+        account,
+        return_to=f"/interaction/{interaction_id}",
+        interaction_id=interaction_id,
     )
-    await flow.mark_login(ctx, interaction_id)
-    response = see_other(f"/interaction/{interaction_id}")
-    set_cookie(request, response, "session", raw_session)
-    return response
 
 
 @router.post("/interaction/{interaction_id}/consent")
@@ -127,7 +135,7 @@ async def interaction_consent(request: Request, interaction_id: str) -> Response
         resumed = await flow.resume(ctx, interaction_id, read_cookie(request, "browser"))
         session = await current_session(ctx, read_cookie(request, "session"))
         if session is None or flow.needs_login(
-            resumed.request, session[0], resumed.interaction, ctx
+            resumed.request, session[0], resumed.interaction, ctx, session[1]
         ):
             return see_other(f"/interaction/{interaction_id}")
         decision = params.raw("decision")

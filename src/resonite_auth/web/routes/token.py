@@ -8,8 +8,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from resonite_auth.errors import InvalidRequest, OAuthError
+from resonite_auth.security.ratelimit import RateLimited
+from resonite_auth.services import limits
 from resonite_auth.services.token_endpoint import token
-from resonite_auth.web.http import FORM_TYPE, NO_STORE, context_of, form_params, oauth_error_json
+from resonite_auth.web.http import (
+    FORM_TYPE,
+    NO_STORE,
+    client_ip,
+    context_of,
+    form_params,
+    oauth_error_json,
+)
 
 router = APIRouter()
 log = logging.getLogger("resonite_auth.token")
@@ -17,13 +26,31 @@ log = logging.getLogger("resonite_auth.token")
 
 @router.post("/connect/token")
 async def token_endpoint(request: Request) -> JSONResponse:
+    ctx = context_of(request)
+    subjects: limits.Subjects = [(limits.token_address(ctx.settings), client_ip(request))]
+    try:
+        await limits.guard(ctx, subjects, limits.TOKEN_MESSAGE)
+    except RateLimited as error:
+        return too_many_requests(error)
     try:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             raise InvalidRequest(f"The token request must be sent as {FORM_TYPE}.")
         params = await form_params(request)
-        body = await token(context_of(request), params, request.headers.get("authorization"))
+        body = await token(ctx, params, request.headers.get("authorization"))
     except OAuthError as error:
         log.info("token request refused: %s (%s)", error.error, error.detail)
+        # Refused requests are counted per address: guessing codes, refresh tokens or client
+        # secrets hits the limit, ordinary traffic never does (DESIGN: token endpoint limits).
+        await limits.count_failure(ctx, subjects, ip=client_ip(request))
         return oauth_error_json(error)
     return JSONResponse(body, headers=NO_STORE)
+
+
+def too_many_requests(error: RateLimited) -> JSONResponse:
+    """429 and Retry-After (RFC 6585 §4); `temporarily_unavailable` is the closest RFC code."""
+    return JSONResponse(
+        {"error": "temporarily_unavailable", "error_description": error.message},
+        status_code=429,
+        headers={"Retry-After": str(error.retry_after), **NO_STORE},
+    )

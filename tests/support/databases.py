@@ -35,7 +35,33 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
 
 
 def _postgres_admin(statement: str) -> None:
-    async def scalar(url: str, sql: str, **params: Any) -> Any:
+    async def run() -> None:
+        engine = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def query(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of `sql` against the database at `url` (for assertions on what was written)."""
+
+    async def run() -> list[dict[str, Any]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                result = await connection.execute(text(sql), params)
+                return [dict(row._mapping) for row in result]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def scalar(url: str, sql: str, **params: Any) -> Any:
     rows = query(url, sql, **params)
     return next(iter(rows[0].values())) if rows else None
 

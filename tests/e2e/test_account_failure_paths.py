@@ -9,7 +9,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from tests.support.databases import execute, query, scalar
+from tests.support.databases import execute, query, scalar, wait_for_rows
 from tests.support.live import LiveServer
 from tests.support.oidc import enrol_totp, form_index, signed_in_agent, totp_key
 from tests.support.user_agent import UserAgent
@@ -100,7 +100,7 @@ def test_an_expired_reset_link_is_refused(
     agent = UserAgent(server.url)
     page = agent.go(f"{server.url}/forgot-password")
     agent.submit(page, {"login": user["username"]})
-    rows = query(
+    rows = wait_for_rows(
         database_url,
         "SELECT body FROM outbox WHERE subject = 'Reset your password' AND recipient = :r",
         r=f"{user['username'].lower()}@example.com",

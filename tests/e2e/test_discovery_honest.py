@@ -163,6 +163,11 @@ def test_every_endpoint_is_proven(
         assert url == metadata["device_authorization_endpoint"]
         prove_device_grant(server, metadata, person, agent)
 
+    def end_session(url: str) -> None:  # OIDC RP-Initiated Logout: the session ends
+        assert "Sign in to see" not in agent.go(server.url + "/").text
+        agent.go(f"{url}?id_token_hint={token['id_token']}")
+        assert "Sign in to see" in agent.go(server.url + "/").text
+
     proofs: dict[str, Callable[[str], None]] = {
         "authorization_endpoint": proven_by_the_flow,
         "token_endpoint": proven_by_the_flow,
@@ -170,6 +175,7 @@ def test_every_endpoint_is_proven(
         "jwks_uri": jwks,
         "introspection_endpoint": introspection,
         "device_authorization_endpoint": device_authorization,
+        "end_session_endpoint": end_session,  # after the others that use the signed-in agent
         "revocation_endpoint": revocation,  # last: it kills the token the others use
     }
     advertised = [k for k in metadata if k.endswith("_endpoint") or k == "jwks_uri"]

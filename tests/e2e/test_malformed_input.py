@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -40,6 +41,19 @@ TABLES = ("interactions", "authorization_codes", "tokens", "grants", "browser_se
 @pytest.fixture(scope="module")
 def backend() -> str:
     return "sqlite"
+
+
+@pytest.fixture(scope="module")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The per-address limit on refused token requests would stop the fuzzing: lift it."""
+    live = LiveServer(
+        database_url=database_url,
+        workdir=tmp_path_factory.mktemp("server"),
+        extra_env={"RESONITE_AUTH_TOKEN_FAILURES_PER_ADDRESS": "100000"},
+    )
+    live.start()
+    yield live
+    live.stop()
 
 
 @pytest.fixture(scope="module")

@@ -135,5 +135,6 @@ async def test_code_redeems_exactly_once_under_concurrency(ctx: Context) -> None
 async def test_signing_key_is_made_once(ctx: Context) -> None:
     await asyncio.gather(*(ctx.keyring.ensure_signing_key(ctx.db) for _ in range(3)))
     jwks = await ctx.keyring.jwks(ctx.db)
-    assert len(jwks["keys"]) == 1
-    assert jwks["keys"][0]["alg"] == "RS256" and "d" not in jwks["keys"][0]
+    # One current and one published next key per algorithm, however many instances start.
+    assert sorted(key["alg"] for key in jwks["keys"]) == sorted(["RS256", "ES256", "EdDSA"] * 2)
+    assert all("d" not in key for key in jwks["keys"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,3 +79,14 @@ def execute(url: str, sql: str, **params: Any) -> int:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def wait_for_rows(url: str, sql: str, timeout: float = 10, **params: Any) -> list[dict[str, Any]]:
+    """Rows of `sql` once there are any: for effects the server completes after answering
+    (mail delivered in a background task). Gives up after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = query(url, sql, **params)
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)

@@ -106,6 +106,16 @@ class Settings(BaseSettings):
         description="Refused token requests allowed per client address and token window.",
     )
     token_window: int = Field(default=60, description="Window of the token rate limit, seconds.")
+    device_guesses_per_session: int = Field(
+        default=5,
+        description="Wrong device codes one signed-in session may type per window (RFC 8628 §5.1).",
+    )
+    device_guesses_per_address: int = Field(
+        default=20, description="Wrong device codes one client address may type per window."
+    )
+    device_guess_window: int = Field(
+        default=900, description="Window of the device code guessing limits, seconds."
+    )
     email_link_ttl: int = Field(
         default=86400, description="Lifetime of an email verification link, seconds."
     )

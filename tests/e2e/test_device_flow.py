@@ -23,7 +23,11 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     live = LiveServer(
         database_url=database_url,
         workdir=tmp_path_factory.mktemp("server"),
-        extra_env={"RESONITE_AUTH_DEVICE_POLL_INTERVAL": "1"},
+        extra_env={
+            "RESONITE_AUTH_DEVICE_POLL_INTERVAL": "1",
+            "RESONITE_AUTH_DEVICE_GUESSES_PER_SESSION": "6",
+            "RESONITE_AUTH_DEVICE_GUESSES_PER_ADDRESS": "100",
+        },
     )
     live.start()
     yield live
@@ -278,3 +282,46 @@ def test_qr_code_of_the_complete_uri(server: LiveServer) -> None:
     png = httpx.get(f"{server.url}/device/qr", params={"user_code": "BCDFGHJK", "format": "png"})
     assert png.content.startswith(b"\x89PNG")
     assert httpx.get(f"{server.url}/device/qr", params={"user_code": "AEIOU"}).status_code == 400
+
+
+def guess(server: LiveServer, agent: UserAgent, person: dict[str, Any], typed: str) -> Any:
+    page = agent.go(f"{server.url}/device")
+    if 'name="password"' in page.text:
+        page = agent.sign_in(page, person["username"], person["password"])
+    return agent.submit(page, {"user_code": typed})
+
+
+def test_code_guessing_is_limited_per_session(
+    server: LiveServer, device_client: dict[str, Any], person: dict[str, Any], agent: UserAgent
+) -> None:
+    for _ in range(6):
+        assert guess(server, agent, person, "BCDF-BCDF").status_code == 400
+    real = start(server, device_client).json()
+    limited = guess(server, agent, person, real["user_code"])
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Too many wrong device codes" in limited.text
+    other = UserAgent(server.url)  # another session is not held back by this one's guesses
+    assert "Headless Server" in guess(server, other, person, real["user_code"]).text
+    other.close()
+
+
+def test_code_guessing_is_limited_per_address(
+    server: LiveServer, device_client: dict[str, Any], person: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:  # fmt: skip
+    strict = LiveServer(
+        database_url=server.database_url,
+        workdir=tmp_path_factory.mktemp("strict"),
+        extra_env={"RESONITE_AUTH_DEVICE_GUESSES_PER_ADDRESS": "2"},
+    )
+    strict.start()
+    try:
+        statuses = []
+        for _ in range(3):  # a fresh session each time: only the address is shared
+            fresh = UserAgent(strict.url)
+            statuses.append(guess(strict, fresh, person, "BCDF-BCDF").status_code)
+            fresh.close()
+        assert statuses == [400, 400, 429]
+    finally:
+        strict.stop()

@@ -15,6 +15,7 @@ from resonite_auth.services.context import Context
 Subjects = list[tuple[Limit, str | None]]
 
 SIGNIN_MESSAGE = "Too many sign-in attempts. For your security, wait a while and try again."
+DEVICE_MESSAGE = "Too many wrong device codes. For your security, wait a while and try again."
 TOKEN_MESSAGE = "Too many refused token requests from this address; slow down."
 
 
@@ -33,6 +34,16 @@ def second_factor_account(settings: Settings) -> Limit:
 
 def token_address(settings: Settings) -> Limit:
     return Limit("token-address", settings.token_failures_per_address, settings.token_window)
+
+
+def device_guess_subjects(settings: Settings, session_id: str, ip: str | None) -> Subjects:
+    """RFC 8628 §5.1: user codes are short, so wrong guesses are limited per session and
+    per address."""
+    window = settings.device_guess_window
+    return [
+        (Limit("device-session", settings.device_guesses_per_session, window), session_id),
+        (Limit("device-address", settings.device_guesses_per_address, window), ip),
+    ]
 
 
 def signin_subjects(

@@ -14,7 +14,9 @@ from resonite_auth.errors import InvalidRequest, OAuthError, UnverifiedRedirect
 from resonite_auth.oauth import device as rules
 from resonite_auth.oauth.metadata import DEVICE_AUTHORIZATION_PATH
 from resonite_auth.oauth.scopes import describe
+from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.services import device as flow
+from resonite_auth.services import limits
 from resonite_auth.services.clients import authenticate_client, read_credentials
 from resonite_auth.web.http import (
     FORM_TYPE,
@@ -27,6 +29,7 @@ from resonite_auth.web.http import (
     error_page,
     form_params,
     oauth_error_json,
+    rate_limited_page,
     read_cookie,
     render,
     see_other,
@@ -76,12 +79,18 @@ async def device_enter(request: Request) -> Response:
     params = await form_params(request)
     if not csrf_ok(request, params):
         return csrf_failed_page(request)
-    if await signed_in(request) is None:
+    person = await signed_in(request)
+    if person is None:
         return signin_redirect(request)
     typed = (params.raw("user_code") or "").strip()
+    subjects = limits.device_guess_subjects(ctx.settings, person[0].id_digest, client_ip(request))
     try:
+        await limits.guard(ctx, subjects, limits.DEVICE_MESSAGE)
         device = await flow.find_pending(ctx, typed)
+    except RateLimited as error:
+        return rate_limited_page(request, error)
     except flow.CodeProblem as problem:
+        await limits.count_failure(ctx, subjects, ip=client_ip(request))
         return _enter_page(request, typed[:20], error=str(problem), status_code=400)
     binding, is_new = browser_binding(request)
     user_code = rules.display(rules.normalize(typed) or "")

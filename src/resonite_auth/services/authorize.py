@@ -21,9 +21,9 @@ from resonite_auth.errors import (
 )
 from resonite_auth.oauth.authorization_request import AuthorizationRequest, redirect_with
 from resonite_auth.oauth.params import Params
-from resonite_auth.oauth.scopes import canonical
-from resonite_auth.security.tokens import digest, new_id, new_secret, same
+from resonite_auth.security.tokens import digest, new_secret, same
 from resonite_auth.services.audit import record
+from resonite_auth.services.consent import remember_consent
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.clients import ClientRepository
 from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
@@ -170,21 +170,7 @@ async def consent(
     request = resumed.request
     now = ctx.clock()
     async with ctx.db.transaction() as connection:
-        grants = GrantRepository(connection)
-        grant = await grants.active_for(account.id, request.client_id)
-        if grant is None:
-            await grants.add(
-                {
-                    "id": new_id(),
-                    "account_id": account.id,
-                    "client_id": request.client_id,
-                    "scopes": request.scopes,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        elif not grant_covers(grant, request.scopes):
-            await grants.set_scopes(grant.id, canonical(grant.scopes + request.scopes), now)
+        await remember_consent(connection, account.id, request.client_id, request.scopes, now)
         await record(
             connection,
             AuditEvent(

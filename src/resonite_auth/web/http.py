@@ -11,7 +11,13 @@ from fastapi.templating import Jinja2Templates
 
 from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.grants import BrowserSession
-from resonite_auth.errors import InsufficientScope, MissingToken, OAuthError, UnverifiedRedirect
+from resonite_auth.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    MissingToken,
+    OAuthError,
+    UnverifiedRedirect,
+)
 from resonite_auth.oauth.params import Params
 from resonite_auth.security.csrf import csrf_matches, new_csrf_token
 from resonite_auth.security.ratelimit import RateLimited
@@ -70,6 +76,14 @@ async def form_params(request: Request) -> Params:
         return Params([])
     body = (await request.body()).decode("utf-8", errors="replace")
     return Params(parse_qsl(body, keep_blank_values=True))
+
+
+async def oauth_form(request: Request) -> Params:
+    """The body of an OAuth endpoint request, which must be urlencoded (RFC 6749 §3.2)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise InvalidRequest(f"The request must be sent as {FORM_TYPE}.")
+    return await form_params(request)
 
 
 def render(

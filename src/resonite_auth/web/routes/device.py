@@ -10,7 +10,7 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from resonite_auth.errors import InvalidRequest, OAuthError, UnverifiedRedirect
+from resonite_auth.errors import OAuthError, UnverifiedRedirect
 from resonite_auth.oauth import device as rules
 from resonite_auth.oauth.metadata import DEVICE_AUTHORIZATION_PATH
 from resonite_auth.oauth.scopes import describe
@@ -19,7 +19,6 @@ from resonite_auth.services import device as flow
 from resonite_auth.services import limits
 from resonite_auth.services.clients import authenticate_client, read_credentials
 from resonite_auth.web.http import (
-    FORM_TYPE,
     NO_STORE,
     browser_binding,
     client_ip,
@@ -29,6 +28,7 @@ from resonite_auth.web.http import (
     error_page,
     form_params,
     oauth_error_json,
+    oauth_form,
     rate_limited_page,
     read_cookie,
     render,
@@ -47,10 +47,7 @@ async def device_authorization(request: Request) -> JSONResponse:
     """RFC 8628 §3.1: the device asks for codes; errors are RFC 6749 §5.2 bodies."""
     ctx = context_of(request)
     try:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != FORM_TYPE:
-            raise InvalidRequest(f"The request must be sent as {FORM_TYPE}.")
-        params = await form_params(request)
+        params = await oauth_form(request)
         params.check_no_repeats()
         client = await authenticate_client(
             ctx,

@@ -10,35 +10,26 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from resonite_auth.errors import InvalidRequest, OAuthError
+from resonite_auth.errors import OAuthError
 from resonite_auth.oauth.metadata import INTROSPECTION_PATH, REVOCATION_PATH
-from resonite_auth.oauth.params import Params
 from resonite_auth.services.introspection import introspect
 from resonite_auth.services.revocation import revoke
 from resonite_auth.web.http import (
-    FORM_TYPE,
     NO_STORE,
     client_ip,
     context_of,
-    form_params,
     oauth_error_json,
+    oauth_form,
 )
 
 router = APIRouter()
 log = logging.getLogger("resonite_auth.revocation")
 
 
-async def _form(request: Request) -> Params:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM_TYPE:
-        raise InvalidRequest(f"The request must be sent as {FORM_TYPE}.")
-    return await form_params(request)
-
-
 @router.post(REVOCATION_PATH)
 async def revocation_endpoint(request: Request) -> Response:
     try:
-        params = await _form(request)
+        params = await oauth_form(request)
         await revoke(
             context_of(request),
             params,
@@ -55,7 +46,7 @@ async def revocation_endpoint(request: Request) -> Response:
 @router.post(INTROSPECTION_PATH)
 async def introspection_endpoint(request: Request) -> JSONResponse:
     try:
-        params = await _form(request)
+        params = await oauth_form(request)
         body = await introspect(context_of(request), params, request.headers.get("authorization"))
     except OAuthError as error:
         log.info("introspection refused: %s (%s)", error.error, error.detail)

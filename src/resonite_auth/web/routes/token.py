@@ -7,18 +7,11 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from resonite_auth.errors import InvalidRequest, OAuthError
+from resonite_auth.errors import AuthorizationPending, OAuthError, SlowDown
 from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.services import limits
 from resonite_auth.services.token_endpoint import token
-from resonite_auth.web.http import (
-    FORM_TYPE,
-    NO_STORE,
-    client_ip,
-    context_of,
-    form_params,
-    oauth_error_json,
-)
+from resonite_auth.web.http import NO_STORE, client_ip, context_of, oauth_error_json, oauth_form
 
 router = APIRouter()
 log = logging.getLogger("resonite_auth.token")
@@ -33,16 +26,15 @@ async def token_endpoint(request: Request) -> JSONResponse:
     except RateLimited as error:
         return too_many_requests(error)
     try:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != FORM_TYPE:
-            raise InvalidRequest(f"The token request must be sent as {FORM_TYPE}.")
-        params = await form_params(request)
+        params = await oauth_form(request)
         body = await token(ctx, params, request.headers.get("authorization"))
     except OAuthError as error:
         log.info("token request refused: %s (%s)", error.error, error.detail)
         # Refused requests are counted per address: guessing codes, refresh tokens or client
         # secrets hits the limit, ordinary traffic never does (DESIGN: token endpoint limits).
-        await limits.count_failure(ctx, subjects, ip=client_ip(request))
+        # A device polling as RFC 8628 §3.5 asks is ordinary traffic.
+        if not isinstance(error, AuthorizationPending | SlowDown):
+            await limits.count_failure(ctx, subjects, ip=client_ip(request))
         return oauth_error_json(error)
     return JSONResponse(body, headers=NO_STORE)
 

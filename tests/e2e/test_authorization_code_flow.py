@@ -14,9 +14,8 @@ from authlib.integrations.httpx_client import OAuth2Client
 from authlib.jose import JsonWebKey, JsonWebToken
 
 from tests.support.live import LiveServer
+from tests.support.oauth_flow import REDIRECT, authorize, oauth_client
 from tests.support.user_agent import UserAgent
-
-REDIRECT = "http://127.0.0.1:65500/callback"
 
 
 @pytest.fixture(scope="module")
@@ -52,33 +51,15 @@ def run_flow(
     *,
     auth_method: str = "client_secret_basic",
 ) -> tuple[OAuth2Client, dict[str, Any], str]:
-    oauth = OAuth2Client(
-        client["client_id"],
-        client.get("client_secret"),
-        scope=scope,
-        redirect_uri=REDIRECT,
-        code_challenge_method="S256",
-        token_endpoint_auth_method=auth_method,
-    )
-    verifier = generate_token(64)
-    nonce = generate_token(20)
-    url, state = oauth.create_authorization_url(
-        metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
-    )
-    page = agent.go(url)
-    if 'name="password"' in page.text:
-        assert "Event Registration" in page.text or client.get("name", "") in page.text
-        page = agent.sign_in(page, person["username"], person["password"])
-    if 'name="decision"' in page.text:
-        page = agent.decide(page, "allow")
-    callback = agent.redirect_target(page)
-    query = parse_qs(urlsplit(callback).query)
-    assert query["state"] == [state]
-    assert query["iss"] == [server.url]  # RFC 9207
+    oauth = oauth_client(client, scope, auth_method=auth_method)
+    done = authorize(server, oauth, person, agent)
+    assert parse_qs(urlsplit(done.callback).query)["iss"] == [server.url]  # RFC 9207
     token = oauth.fetch_token(
-        metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier
+        metadata["token_endpoint"],
+        authorization_response=done.callback,
+        code_verifier=done.verifier,
     )
-    return oauth, dict(token), nonce
+    return oauth, dict(token), done.nonce
 
 
 def verify_id_token(
@@ -188,13 +169,7 @@ def test_remembered_consent_skips_the_consent_page(
     agent: UserAgent,
 ) -> None:
     run_flow(server, metadata, app_client, person, agent, "openid profile")
-    oauth = OAuth2Client(
-        app_client["client_id"],
-        app_client["client_secret"],
-        scope="openid profile",
-        redirect_uri=REDIRECT,
-        code_challenge_method="S256",
-    )
+    oauth = oauth_client(app_client, "openid profile")
     url, _ = oauth.create_authorization_url(
         metadata["authorization_endpoint"], code_verifier=generate_token(64)
     )

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+
 from bench.harness.common import (
     CHALLENGE,
     FLOW_SCOPE,

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
-from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
+from resonite_auth.web.middleware import Edge, Metrics
 from resonite_auth.web.routes import account, authorize, discovery, health, resources, token
 
 HERE = Path(__file__).parent
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.discovery = discovery_document(settings)
     app.state.metrics = Metrics()
+    app.state.documents = discovery.documents(ctx, app.state.discovery)
 
     for router in (
         discovery.router,
@@ -59,8 +60,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Edge, metrics=app.state.metrics, documents=app.state.documents)
     return app
 
 

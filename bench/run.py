@@ -41,11 +41,13 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--no-node", action="store_true", help="skip node-oidc-provider")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the Starlette ceiling")
     parser.add_argument("--no-scale", action="store_true", help="skip the 1M-token scale run")
-    parser.add_argument("--scale-users", type=int, default=100_000)
-    parser.add_argument("--scale-tokens", type=int, default=1_000_000)
+    parser.add_argument("--scale-users", type=int, help="100000 (quick: 10000)")
+    parser.add_argument("--scale-tokens", type=int, help="1000000 (quick: 100000)")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     args = parser.parse_args()
     args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.scale_users = args.scale_users or (10_000 if args.quick else 100_000)
+    args.scale_tokens = args.scale_tokens or (100_000 if args.quick else 1_000_000)
     connections = args.connections or ("4" if args.quick else "4,16")
     args.connections = [int(c) for c in connections.split(",")]
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -193,7 +195,17 @@ def main() -> None:
         for workers in args.workers:
             bench.ours(backend, workers)
     small = [m for m in bench.results if m.target == "ours-postgresql"]
-    text = report.markdown(bench.results, bench.rss, small, bench.scale_large)
+    head = [
+        f"Command: `.venv/bin/python {' '.join(sys.argv)}` ({stamp})",
+        "",
+        "Machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()),
+        "",
+        f"{args.duration:g} s per wrk run, {args.threads} wrk thread(s), connections "
+        f"{', '.join(map(str, args.connections))}; scale run: {args.scale_users:,} users, "
+        f"{args.scale_tokens:,} tokens.",
+        "",
+    ]
+    text = "\n".join(head) + report.markdown(bench.results, bench.rss, small, bench.scale_large)
     print("\n" + text)
     print(f"total time: {time.monotonic() - started:.0f}s; work files in {workdir}")
     (workdir / "results.json").write_text(

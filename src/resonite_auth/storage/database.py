@@ -39,6 +39,13 @@ class Database:
                 pool_pre_ping=pre_ping,
                 pool_recycle=pool_recycle,
             )
+        # Reads share the pool, in autocommit: on SQLite the driver is in autocommit already
+        # (isolation_level=None, see _configure_sqlite) and the flag tells the begin hook to
+        # send no BEGIN; on PostgreSQL the driver is told not to open a transaction.
+        read_options: dict[str, Any] = (
+            {"resonite_readonly": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        )
+        self._reader = self.engine.execution_options(**read_options)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -52,16 +59,10 @@ class Database:
 
         Each statement sees the data committed when it starts, as every statement of a
         READ COMMITTED transaction (PostgreSQL's default) does anyway; leaving out BEGIN and
-        COMMIT saves two round trips (PostgreSQL) or two worker-thread hops (SQLite) per read.
+        COMMIT saves two round trips per read on PostgreSQL, a worker-thread hop on SQLite.
         """
-        async with self.engine.connect() as connection:
-            if self.is_sqlite:
-                # The driver runs in autocommit already (isolation_level=None, see
-                # _configure_sqlite); the flag only tells the begin hook to send no BEGIN.
-                options: dict[str, Any] = {"resonite_readonly": True}
-            else:
-                options = {"isolation_level": "AUTOCOMMIT"}
-            yield await connection.execution_options(**options)
+        async with self._reader.connect() as connection:
+            yield connection
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import ceiling, node_peer, ours, report  # noqa: E402
 from bench.harness.common import CODE_SCOPE, Prepared  # noqa: E402
 from bench.harness.processes import Server  # noqa: E402
-from bench.harness.scale import populate  # noqa: E402
+from bench.harness.scale import explain, populate  # noqa: E402
 from bench.harness.suite import Load, Measurement, Runner, describe, run_suite  # noqa: E402
 from bench.harness.wrk import run_wrk  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
@@ -59,14 +59,15 @@ class Bench:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         self.args, self.workdir = args, workdir
         self.results: list[Measurement] = []
-        self.rss: dict[str, list[float]] = {}
+        self.rss: dict[str, list[tuple[float, float]]] = {}
         self.scale_large: list[Measurement] = []
+        self.plans: dict[str, str] = {}
 
     def load(self, connections: int) -> Load:
         return Load(connections, self.args.duration, self.args.threads, self.workdir)
 
     def keep_rss(self, label: str, server: Server) -> None:
-        self.rss[label] = server.peak_rss_mb()
+        self.rss[label] = server.rss_mb()
 
     def ceiling(self, workers: int) -> None:
         server = ceiling.make_server(workers, self.workdir)
@@ -149,6 +150,9 @@ class Bench:
             f"inserted in {seconds:.0f}s",
             flush=True,
         )
+        self.plans = explain(url)
+        for name, plan in self.plans.items():
+            print(f"plan of the {name}: {plan}", flush=True)
         for conns in self.args.connections:
             runner = Runner(label, workers, prepared, self.load(conns), server.cpu_seconds)
             access, _ = runner.exchange(runner.authorize())
@@ -206,6 +210,10 @@ def main() -> None:
         "",
     ]
     text = "\n".join(head) + report.markdown(bench.results, bench.rss, small, bench.scale_large)
+    if bench.plans:
+        text += "\nPlans on the large database:\n\n" + "\n".join(
+            f"- {name}: `{plan}`" for name, plan in bench.plans.items()
+        )
     print("\n" + text)
     print(f"total time: {time.monotonic() - started:.0f}s; work files in {workdir}")
     (workdir / "results.json").write_text(

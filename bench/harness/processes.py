@@ -115,9 +115,12 @@ class Server:
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total / ticks
 
-    def peak_rss_mb(self) -> list[float]:
-        """Peak resident memory (VmHWM) of each worker so far, in MiB."""
-        return [round(_status_kb(pid, "VmHWM") / 1024, 1) for pid in self.workers()]
+    def rss_mb(self) -> list[tuple[float, float]]:
+        """(peak, current) resident memory (VmHWM, VmRSS) of each worker, in MiB."""
+        return [
+            (_status_kb(pid, "VmHWM") / 1024, _status_kb(pid, "VmRSS") / 1024)
+            for pid in self.workers()
+        ]
 
     def stop(self) -> None:
         if self.process is None:

@@ -68,6 +68,28 @@ def figures_table(results: list[Measurement], conns: int) -> list[str]:
     return lines
 
 
+def cpu_table(results: list[Measurement], conns: int) -> list[str]:
+    """Server CPU time per request: steadier than rates when other work shares the machine."""
+    columns = _columns(results)
+    lines = [
+        f"#### {conns} connections: server CPU per request (ms, all workers)",
+        "",
+        "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for endpoint in ENDPOINTS:
+        cells = []
+        for target, workers in columns:
+            m = _find(results, target, workers, conns, endpoint)
+            cells.append(f"{m.cpu_ms:.2f}" if m is not None and m.cpu_ms is not None else "-")
+        lines.append(f"| {endpoint} | " + " | ".join(cells) + " |")
+    for workers in sorted({m.workers for m in results if m.target == CEILING}):
+        ceiling = _find(results, CEILING, workers, conns, "fixed_json")
+        cpu = ceiling.cpu_ms if ceiling is not None else None
+        lines.append(f"| ceiling w{workers} | " + (f"{cpu:.2f}" if cpu is not None else "-") + " |")
+    return lines
+
+
 def _ratio(ours: Measurement | None, other: Measurement | None) -> str:
     if ours is None or other is None or ours.result is None or other.result is None:
         return "-"
@@ -94,18 +116,23 @@ def ratios_table(results: list[Measurement], conns: int) -> list[str]:
     return lines
 
 
-def rss_table(rss: dict[str, list[float]]) -> list[str]:
-    lines = ["| server | peak RSS per worker (MiB) |", "|---|---|"]
+def rss_table(rss: dict[str, list[tuple[float, float]]]) -> list[str]:
+    lines = [
+        "| server | peak RSS per worker (MiB) | RSS at the end of the run (MiB) |",
+        "|---|---|---|",
+    ]
     for name, values in rss.items():
-        lines.append(f"| {name} | {', '.join(f'{v:.0f}' for v in values)} |")
+        peak = ", ".join(f"{p:.0f}" for p, _ in values)
+        now = ", ".join(f"{c:.0f}" for _, c in values)
+        lines.append(f"| {name} | {peak} | {now} |")
     return lines
 
 
 def scale_table(small: list[Measurement], large: list[Measurement]) -> list[str]:
     lines = [
-        "| endpoint | conns | small DB rate (p50/p99) | 1M tokens, 100k users (p50/p99) "
-        "| p50 large/small | p99 large/small |",
-        "|---|---|---|---|---|---|",
+        "| endpoint | conns | small DB rate (p50/p99) | large DB rate (p50/p99) "
+        "| p50 large/small | p99 large/small | CPU/req small, large (ms) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for big in large:
         base = _find(small, big.target, big.workers, big.connections, big.endpoint)
@@ -115,14 +142,14 @@ def scale_table(small: list[Measurement], large: list[Measurement]) -> list[str]
         p99 = big.result.p99_ms / base.result.p99_ms if base.result.p99_ms else 0
         lines.append(
             f"| {big.endpoint} w{big.workers} | {big.connections} | {_cell(base)} | {_cell(big)} "
-            f"| {p50:.2f}x | {p99:.2f}x |"
+            f"| {p50:.2f}x | {p99:.2f}x | {base.cpu_ms or 0:.2f}, {big.cpu_ms or 0:.2f} |"
         )
     return lines
 
 
 def markdown(
     results: list[Measurement],
-    rss: dict[str, list[float]],
+    rss: dict[str, list[tuple[float, float]]],
     scale_small: list[Measurement],
     scale_large: list[Measurement],
 ) -> str:
@@ -131,6 +158,8 @@ def markdown(
     out += ["### Figures", ""]
     for conns in connections:
         out += [*figures_table(results, conns), ""]
+    for conns in connections:
+        out += [*cpu_table(results, conns), ""]
     out += ["### Ratios", ""]
     for conns in connections:
         out += [*ratios_table(results, conns), ""]

@@ -40,6 +40,38 @@ FROM generate_series(1, :tokens) AS g
 """
 
 
+# The statements behind the profile API and the code exchange, as the server sends them.
+PLANS = {
+    "bearer token lookup": """
+SELECT tokens.kind, tokens.scopes, grants.revoked_at, clients.status, accounts.*
+FROM tokens JOIN grants ON grants.id = tokens.grant_id
+JOIN clients ON clients.client_id = tokens.client_id
+JOIN accounts ON accounts.id = tokens.account_id
+WHERE tokens.digest = md5('scale-a' || 500000) || md5('scale-b' || 500000)
+""",
+    "grant of a token": "SELECT * FROM grants WHERE id = 'scale77'",
+}
+
+
+def explain(database_url: str) -> dict[str, str]:
+    """The scans in PostgreSQL's plan of each hot statement on the large database."""
+
+    async def run() -> dict[str, str]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                plans = {}
+                for name, sql in PLANS.items():
+                    rows = (await connection.execute(text("EXPLAIN " + sql))).all()
+                    scans = [row[0].strip() for row in rows if "Scan" in row[0]]
+                    plans[name] = " / ".join(scans)
+                return plans
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def populate(database_url: str, client_id: str, *, users: int, tokens: int) -> float:
     """Insert the rows and ANALYZE; returns the seconds it took."""
 

@@ -58,13 +58,15 @@ def test_load_is_only_ever_sent_to_loopback(url: str) -> None:
 
 
 def test_report_prints_figures_and_ratios_to_peer_and_ceiling() -> None:
-    ours = Measurement("ours-postgresql", 2, 4, "profile", result(requests=3000), operations=False)
+    ours = Measurement("ours-postgresql", 2, 4, "profile", result(requests=3000), cpu_ms=0.5)
     node = Measurement("node-oidc-provider", 1, 4, "userinfo", result(requests=1500))
     ceiling = Measurement("ceiling", 2, 4, "fixed_json", result(requests=6000))
     missing = Measurement("ours-postgresql", 2, 4, "introspect", None, note="not available: x")
-    text = markdown([ours, node, ceiling, missing], {"ours-postgresql w2": [80.0, 81.4]}, [], [])
+    rss = {"ours-postgresql w2": [(80.0, 70.2), (81.4, 71.0)]}
+    text = markdown([ours, node, ceiling, missing], rss, [], [])
     assert "| profile | 1,000 (4.8/12.5, 6 err) | - |" in text
     # profile is set beside the peer's userinfo; the ceiling at the same worker count.
     assert "| profile | 2.00x | 0.50x |" in text
-    assert "| ours-postgresql w2 | 80, 81 |" in text
+    assert "| ours-postgresql w2 | 80, 81 | 70, 71 |" in text
     assert "- not available: x" in text
+    assert "| profile | 0.50 | - |" in text  # server CPU per request

@@ -72,7 +72,7 @@ def cpu_table(results: list[Measurement], conns: int) -> list[str]:
     """Server CPU time per request: steadier than rates when other work shares the machine."""
     columns = _columns(results)
     lines = [
-        f"#### {conns} connections: server CPU per request (ms, all workers)",
+        f"#### {conns} connections: server CPU per request, per flow for `flow` (ms, all workers)",
         "",
         "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
         "|---" * (len(columns) + 1) + "|",

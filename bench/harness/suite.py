@@ -56,7 +56,7 @@ class Runner:
         self.target, self.workers, self.prepared, self.load = target, workers, prepared, load
         self.cpu = cpu
         self.results: list[Measurement] = []
-        self._cpu_ms: float | None = None
+        self._cpu_s: float | None = None
 
     def wrk(self, endpoint: str, path: str, script: str, **extra: str) -> WrkResult:
         env = {**self.prepared.lua_env(), **extra}
@@ -69,9 +69,8 @@ class Runner:
             threads=self.load.threads,
             env=env,
         )
-        if before is not None and self.cpu is not None and result.requests:
-            # CPU per request is steadier than req/s on a machine shared with other work.
-            self._cpu_ms = (self.cpu() - before) * 1000 / result.requests
+        if before is not None and self.cpu is not None:
+            self._cpu_s = self.cpu() - before
         return result
 
     def record(
@@ -85,9 +84,9 @@ class Runner:
             result,
             note,
             ops,
-            self._cpu_ms if result is not None else None,
+            cpu_ms_per(self._cpu_s, result, ops=ops),
         )
-        self._cpu_ms = None
+        self._cpu_s = None
         self.results.append(measurement)
         print(describe(measurement), flush=True)
 
@@ -181,6 +180,15 @@ def run_suite(
     return runner.results
 
 
+def cpu_ms_per(cpu_s: float | None, result: WrkResult | None, *, ops: bool) -> float | None:
+    """Server CPU milliseconds per request, or per completed operation (a whole flow is several
+    requests). Steadier than rates when other work shares the machine."""
+    if cpu_s is None or result is None:
+        return None
+    count = result.ok if ops else result.requests
+    return cpu_s * 1000 / count if count else None
+
+
 def describe(m: Measurement) -> str:
     head = f"{m.target:<18} w{m.workers} c{m.connections:<3} {m.endpoint:<14}"
     if m.result is None:
@@ -189,7 +197,8 @@ def describe(m: Measurement) -> str:
     unit = "ops/s" if m.operations else "req/s"
     errors = f" errors={r.errors}" if r.errors else ""
     cut = f" (items ran out after {r.active_s:.1f}s)" if r.exhausted else ""
-    cpu = f"  cpu {m.cpu_ms:.2f} ms/req" if m.cpu_ms is not None else ""
+    per = "op" if m.operations else "req"
+    cpu = f"  cpu {m.cpu_ms:.2f} ms/{per}" if m.cpu_ms is not None else ""
     return (
         f"{head} {m.rate:9.1f} {unit}  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms"
         f"{cpu}{errors}{cut}"

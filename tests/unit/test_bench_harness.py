@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.harness.report import markdown
-from bench.harness.suite import Measurement
+from bench.harness.suite import Measurement, cpu_ms_per
 from bench.harness.wrk import WrkResult, parse_result, run_wrk
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8080/connect/token
@@ -42,6 +42,14 @@ def test_operations_are_counted_over_the_active_span_when_items_ran_out() -> Non
     cut = result(ok=1000, exhausted=True, active_s=2.0)
     assert cut.ok_per_s == 500.0
     assert cut.requests_per_s == 800.0  # wrk's own figure still covers the whole run
+
+
+def test_cpu_is_counted_per_request_or_per_completed_operation() -> None:
+    parsed = parse_result(WRK_OUTPUT)
+    assert cpu_ms_per(2.4, parsed, ops=False) == 1.0
+    assert cpu_ms_per(2.397, parsed, ops=True) == 1.0
+    assert cpu_ms_per(None, parsed, ops=False) is None
+    assert cpu_ms_per(1.0, result(ok=0), ops=True) is None
 
 
 def test_output_without_a_result_line_is_an_error() -> None:

@@ -57,9 +57,9 @@ class Settings(BaseSettings):
         description="Where `resdb:///<name>` profile icons can be viewed over https.",
     )
     db_pool_size: int = Field(
-        default=10,
-        description="Connection pool size per worker (PostgreSQL); as many again may overflow. "
-        "Keep workers x 2 x pool size below the server's max_connections.",
+        default=20,
+        description="Database connections kept open per worker; half as many again may open "
+        "for bursts. Keep workers x 1.5 x pool size below PostgreSQL's max_connections.",
     )
     db_pool_pre_ping: bool = Field(
         default=False,

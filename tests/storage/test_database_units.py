@@ -73,8 +73,9 @@ async def test_pool_settings_reach_the_engine(backend: str, database_url: str) -
     context = Context.from_settings(settings)
     try:
         pool = context.db.engine.pool
+        assert pool.size() == 3  # type: ignore[attr-defined]
+        assert pool._max_overflow == 1  # type: ignore[attr-defined]
         if backend == "postgresql":
-            assert pool.size() == 3  # type: ignore[attr-defined]
             assert pool._pre_ping is True
             assert pool._recycle == 60
         async with context.db.read() as connection:
@@ -84,5 +85,15 @@ async def test_pool_settings_reach_the_engine(backend: str, database_url: str) -
     default = Context.from_settings(Settings(database_url=database_url))
     try:
         assert default.db.engine.pool._pre_ping is False
+        assert default.db.engine.pool.size() == 20  # type: ignore[attr-defined]
     finally:
         await default.close()
+
+
+async def test_an_in_memory_sqlite_database_needs_no_pool_settings() -> None:
+    context = Context.from_settings(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    try:
+        async with context.db.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+    finally:
+        await context.close()

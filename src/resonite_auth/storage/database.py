@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the write lock before giving up
 
 
 class Database:
@@ -24,11 +27,16 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        # SQLite has one writer at a time. Writers of this process wait their turn here, in
+        # order, instead of in SQLite's busy handler, which sleeps with growing back-off and
+        # lets a late writer overtake (measured, 1 worker, 16 connections: code exchange p99
+        # 1.9 s -> 0.16 s).
+        self._writer = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _ensure_sqlite_folder(self.url.database)
             pooling = {} if _in_memory(self.url.database) else _pool_args(pool_size)
             self.engine: AsyncEngine = create_async_engine(
-                self.url, connect_args={"timeout": 30}, **pooling
+                self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **pooling
             )
             _configure_sqlite(self.engine)
         else:
@@ -49,8 +57,17 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One atomic unit of work: committed on success, rolled back on any exception."""
-        async with self.engine.begin() as connection:
-            yield connection
+        if self._writer is None:
+            async with self.engine.begin() as connection:
+                yield connection
+            return
+        async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+            await self._writer.acquire()
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        finally:
+            self._writer.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -102,7 +119,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

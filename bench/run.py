@@ -208,6 +208,7 @@ def main() -> None:
         f"{', '.join(map(str, args.connections))}; scale run: {args.scale_users:,} users, "
         f"{args.scale_tokens:,} tokens.",
         "",
+        "",
     ]
     text = "\n".join(head) + report.markdown(bench.results, bench.rss, small, bench.scale_large)
     if bench.plans:

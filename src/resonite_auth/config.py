@@ -122,7 +122,22 @@ class Settings(BaseSettings):
     reset_link_ttl: int = Field(
         default=1800, description="Lifetime of a password reset link, seconds."
     )
-    db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
+    db_pool_size: int = Field(
+        default=20,
+        description="Database connections kept open per worker; half as many again may open "
+        "for bursts. Keep workers x 1.5 x pool size below PostgreSQL's max_connections.",
+    )
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled connection with a round trip before use (PostgreSQL). "
+        "Off: a connection lost with a database restart fails one request, then the pool "
+        "reconnects; on: no request fails, every request pays a round trip.",
+    )
+    db_pool_recycle: int = Field(
+        default=1800,
+        description="Replace pooled connections older than this, seconds (PostgreSQL), so that "
+        "none outlives a proxy's or firewall's idle timeout.",
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("issuer")

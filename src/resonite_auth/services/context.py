@@ -27,7 +27,12 @@ class Context:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
-        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        db = Database(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            pre_ping=settings.db_pool_pre_ping,
+            pool_recycle=settings.db_pool_recycle,
+        )
         return cls(
             settings=settings,
             db=db,

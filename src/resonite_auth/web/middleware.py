@@ -1,8 +1,14 @@
-"""ASGI middleware: security headers on every response, and request metrics."""
+"""The outermost ASGI layer: security headers and request metrics on every response, and the
+public metadata documents answered from pre-encoded bytes.
+
+One layer instead of one per concern: every request of the server passes here, so each
+wrapper, closure and label lookup costs on every request.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -21,21 +27,12 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+@dataclass(frozen=True)
+class Document:
+    """A public JSON document served as is: its current bytes, and how long caches keep it."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    body: Callable[[], Awaitable[bytes]]
+    cache_control: bytes
 
 
 @dataclass
@@ -55,30 +52,66 @@ class Metrics:
             ["route"],
             registry=self.registry,
         )
+        # Label children, looked up once: `labels()` takes a lock and builds a tuple each time.
+        self._counters: dict[tuple[str, int], Counter] = {}
+        self._histograms: dict[str, Histogram] = {}
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        counter = self._counters.get((route, status))
+        if counter is None:
+            counter = self._counters[(route, status)] = self.requests.labels(route, str(status))
+        histogram = self._histograms.get(route)
+        if histogram is None:
+            histogram = self._histograms[route] = self.latency.labels(route)
+        counter.inc()
+        histogram.observe(seconds)
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+class Edge:
+    """Security headers and metrics for every HTTP response; `documents` (path → Document)
+    answered to GET and HEAD here, before routing, since they are the same bytes for everyone."""
+
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, documents: Mapping[str, Document] | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.documents = dict(documents or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        method = scope["method"]
+        document = self.documents.get(scope["path"]) if method in ("GET", "HEAD") else None
+        if document is not None:
+            await self._send_document(document, send, with_body=method == "GET")
+            self.metrics.observe(scope["path"], 200, time.perf_counter() - started)
+            return
         status = 500
 
-        async def record_status(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
             await send(message)
 
         try:
-            await self.app(scope, receive, record_status)
+            await self.app(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
-            name = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(name, str(status)).inc()
-            self.metrics.latency.labels(name).observe(time.perf_counter() - started)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(route, status, time.perf_counter() - started)
+
+    @staticmethod
+    async def _send_document(document: Document, send: Send, *, with_body: bool) -> None:
+        body = await document.body()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", document.cache_control),
+            *SECURITY_HEADERS,
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body if with_body else b""})

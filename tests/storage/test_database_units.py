@@ -1,0 +1,114 @@
+"""Units of work on real SQLite and PostgreSQL: reads see committed data at once and hold no
+lock; a failed read leaves the pool usable; pool settings reach the engine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
+
+from resonite_auth.config import Settings
+from resonite_auth.services.context import Context
+from resonite_auth.storage.migrate import upgrade
+from resonite_auth.storage.tables import server_settings
+
+
+@pytest.fixture(scope="module")
+async def ctx(database_url: str) -> AsyncIterator[Context]:
+    context = Context.from_settings(Settings(database_url=database_url))
+    await upgrade(context.db)
+    yield context
+    await context.close()
+
+
+async def _keys(connection: object) -> set[str]:
+    result = await connection.execute(select(server_settings.c.key))  # type: ignore[attr-defined]
+    return {row[0] for row in result}
+
+
+async def test_a_read_sees_what_was_committed_just_before(ctx: Context) -> None:
+    """Nothing is cached between units: a revocation is seen by the very next read."""
+    async with ctx.db.transaction() as connection:
+        await connection.execute(insert(server_settings).values(key="unit.first", value=1))
+    async with ctx.db.read() as connection:
+        assert "unit.first" in await _keys(connection)
+
+
+async def test_a_read_holds_no_lock_and_each_statement_sees_committed_data(ctx: Context) -> None:
+    async with ctx.db.read() as reader:
+        before = await _keys(reader)
+        # A writer commits while the read unit is open: it must not wait for the reader
+        # (on SQLite it takes the write lock with BEGIN IMMEDIATE).
+        async with ctx.db.transaction() as writer:
+            await writer.execute(insert(server_settings).values(key="unit.during", value=2))
+        after = await _keys(reader)
+    assert "unit.during" not in before
+    assert "unit.during" in after  # statement-level visibility, as in READ COMMITTED
+
+
+async def test_a_failed_read_leaves_the_pool_usable(ctx: Context) -> None:
+    with pytest.raises(DBAPIError):
+        async with ctx.db.read() as connection:
+            await connection.exec_driver_sql("SELECT * FROM no_such_table")
+    for _ in range(3):
+        async with ctx.db.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+
+
+async def test_a_failed_write_is_rolled_back(ctx: Context) -> None:
+    with pytest.raises(DBAPIError):
+        async with ctx.db.transaction() as connection:
+            await connection.execute(insert(server_settings).values(key="unit.half", value=3))
+            await connection.execute(insert(server_settings).values(key="unit.half", value=4))
+    async with ctx.db.read() as connection:
+        assert "unit.half" not in await _keys(connection)
+
+
+async def test_pool_settings_reach_the_engine(backend: str, database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url, db_pool_size=3, db_pool_pre_ping=True, db_pool_recycle=60
+    )
+    context = Context.from_settings(settings)
+    try:
+        pool = context.db.engine.pool
+        assert pool.size() == 3  # type: ignore[attr-defined]
+        assert pool._max_overflow == 1  # type: ignore[attr-defined]
+        if backend == "postgresql":
+            assert pool._pre_ping is True
+            assert pool._recycle == 60
+        async with context.db.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+    finally:
+        await context.close()
+    default = Context.from_settings(Settings(database_url=database_url))
+    try:
+        assert default.db.engine.pool._pre_ping is False
+        assert default.db.engine.pool.size() == 20  # type: ignore[attr-defined]
+    finally:
+        await default.close()
+
+
+async def test_an_in_memory_sqlite_database_needs_no_pool_settings() -> None:
+    context = Context.from_settings(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    try:
+        async with context.db.read() as connection:
+            assert (await connection.exec_driver_sql("SELECT 1")).scalar() == 1
+    finally:
+        await context.close()
+
+
+async def test_concurrent_writers_all_commit_in_turn(ctx: Context) -> None:
+    """SQLite has one writer at a time; on both backends every concurrent unit commits."""
+
+    async def write(n: int) -> None:
+        async with ctx.db.transaction() as connection:
+            await connection.execute(insert(server_settings).values(key=f"unit.w{n}", value=n))
+            await asyncio.sleep(0)  # yield inside the transaction, as real work does
+
+    await asyncio.gather(*(write(n) for n in range(30)))
+    async with ctx.db.read() as connection:
+        keys = await _keys(connection)
+    assert {f"unit.w{n}" for n in range(30)} <= keys

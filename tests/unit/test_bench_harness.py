@@ -1,0 +1,80 @@
+"""The load benchmark's result parsing and report arithmetic (bench/harness); no load is run."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.harness.report import markdown
+from bench.harness.suite import Measurement, cpu_ms_per
+from bench.harness.wrk import WrkResult, parse_result, run_wrk
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8080/connect/token
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     5.01ms    1.20ms  30.00ms   90.00%
+    Req/Sec   800.00     50.00     0.90k    70.00%
+  2400 requests in 3.00s, 1.20MB read
+Requests/sec:    800.00
+Transfer/sec:    409.60KB
+BENCH-RESULT {"requests": 2400, "duration_us": 3000000, "p50_us": 4800, "p90_us": 6100, \
+"p99_us": 12500, "max_us": 30000, "status_errors": 2, "socket_errors": 1, "ok": 2397, \
+"bad": 3, "exhausted": 0, "active_us": 2999000}
+"""
+
+
+def result(**changes: object) -> WrkResult:
+    base = parse_result(WRK_OUTPUT)
+    return WrkResult(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_parses_the_line_printed_by_done() -> None:
+    parsed = parse_result(WRK_OUTPUT)
+    assert parsed.requests == 2400
+    assert parsed.duration_s == 3.0
+    assert (parsed.p50_ms, parsed.p90_ms, parsed.p99_ms, parsed.max_ms) == (4.8, 6.1, 12.5, 30.0)
+    assert parsed.requests_per_s == 800.0
+    assert parsed.ok_per_s == 799.0
+    assert parsed.errors == 2 + 1 + 3
+    assert parsed.exhausted is False
+
+
+def test_operations_are_counted_over_the_active_span_when_items_ran_out() -> None:
+    cut = result(ok=1000, exhausted=True, active_s=2.0)
+    assert cut.ok_per_s == 500.0
+    assert cut.requests_per_s == 800.0  # wrk's own figure still covers the whole run
+
+
+def test_cpu_is_counted_per_request_or_per_completed_operation() -> None:
+    parsed = parse_result(WRK_OUTPUT)
+    assert cpu_ms_per(2.4, parsed, ops=False) == 1.0
+    assert cpu_ms_per(2.397, parsed, ops=True) == 1.0
+    assert cpu_ms_per(None, parsed, ops=False) is None
+    assert cpu_ms_per(1.0, result(ok=0), ops=True) is None
+
+
+def test_output_without_a_result_line_is_an_error() -> None:
+    with pytest.raises(ValueError, match="BENCH-RESULT"):
+        parse_result("Running 3s test @ http://127.0.0.1:1/\nunable to connect\n")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.1:80/", "https://example.com/", "http://0.0.0.0:1/"]
+)
+def test_load_is_only_ever_sent_to_loopback(url: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        run_wrk(url, "get.lua", connections=4, duration=1)
+
+
+def test_report_prints_figures_and_ratios_to_peer_and_ceiling() -> None:
+    ours = Measurement("ours-postgresql", 2, 4, "profile", result(requests=3000), cpu_ms=0.5)
+    node = Measurement("node-oidc-provider", 1, 4, "userinfo", result(requests=1500))
+    ceiling = Measurement("ceiling", 2, 4, "fixed_json", result(requests=6000))
+    missing = Measurement("ours-postgresql", 2, 4, "introspect", None, note="not available: x")
+    rss = {"ours-postgresql w2": [(80.0, 70.2), (81.4, 71.0)]}
+    text = markdown([ours, node, ceiling, missing], rss, [], [])
+    assert "| profile | 1,000 (4.8/12.5, 6 err) | - |" in text
+    # profile is set beside the peer's userinfo; the ceiling at the same worker count.
+    assert "| profile | 2.00x | 0.50x |" in text
+    assert "| ours-postgresql w2 | 80, 81 | 70, 71 |" in text
+    assert "- not available: x" in text
+    assert "| profile | 0.50 | - |" in text  # server CPU per request

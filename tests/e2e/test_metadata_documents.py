@@ -32,9 +32,11 @@ def test_jwks_lists_public_keys_only(server: LiveServer) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     keys = response.json()["keys"]
     assert keys
+    kinds = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
     for key in keys:
-        assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["kid"]
+        assert kinds[key["alg"]] == key["kty"] and key["kid"]
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)
+    assert "RS256" in {key["alg"] for key in keys}  # always offered
 
 
 def test_repeated_requests_get_the_same_bytes(server: LiveServer) -> None:

@@ -10,13 +10,11 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from tests.support.live import free_port
+from tests.support.processes import stop_process, wait_until_ready
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -64,23 +62,8 @@ class EventSite:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"event site exited: {log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("event site did not become ready")
+        wait_until_ready(self.process, f"{self.url}/healthz", log_path, "event site")
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+        stop_process(self.process)
+        self.process = None

@@ -7,12 +7,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.support.processes import stop_process, wait_until_ready
 
 BIN = Path(sys.executable).parent
 
@@ -104,25 +103,9 @@ class LiveServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {(self.workdir / f'server-{self.port}.log').read_text()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not become ready")
+        log_path = self.workdir / f"server-{self.port}.log"
+        wait_until_ready(self.process, f"{self.url}/readyz", log_path, "server")
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self.process = None
+        stop_process(self.process)
+        self.process = None

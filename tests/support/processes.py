@@ -7,6 +7,9 @@ import re
 import subprocess
 import threading
 import time
+from pathlib import Path
+
+import httpx
 
 
 class Program:
@@ -53,3 +56,29 @@ class Program:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes], health_url: str, log_path: Path, name: str
+) -> None:
+    """Return once `health_url` answers 200; fail with the log if the process exits or 30 s pass."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log_path.read_text()}")
+        try:
+            if httpx.get(health_url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not become ready")
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from resonite_auth.config import Settings
 from resonite_auth.services.context import Context
+from resonite_auth.storage.database import InlineConnection
 from resonite_auth.storage.migrate import upgrade
 from resonite_auth.storage.tables import server_settings
 
@@ -112,3 +113,23 @@ async def test_concurrent_writers_all_commit_in_turn(ctx: Context) -> None:
     async with ctx.db.read() as connection:
         keys = await _keys(connection)
     assert {f"unit.w{n}" for n in range(30)} <= keys
+
+
+async def test_reads_take_the_cheapest_path_of_each_database(backend: str, ctx: Context) -> None:
+    """SQLite file: reads run on the caller's thread (no aiosqlite hand-over) through a
+    connection SQLite itself keeps from writing. PostgreSQL: pooled, in autocommit (no BEGIN)."""
+    async with ctx.db.transaction() as connection:
+        await connection.execute(insert(server_settings).values(key="unit.paths", value=6))
+    async with ctx.db.read() as connection:
+        assert (await connection.scalar(select(server_settings.c.key).limit(1))) is not None
+        assert list(await connection.scalars(select(server_settings.c.key))) != []
+        if backend == "postgresql":
+            assert not isinstance(connection, InlineConnection)
+            options = connection.sync_connection.get_execution_options()  # type: ignore[union-attr]
+            assert options["isolation_level"] == "AUTOCOMMIT"
+            return
+        assert isinstance(connection, InlineConnection)
+        with pytest.raises(DBAPIError, match="readonly"):
+            await connection.execute(insert(server_settings).values(key="unit.inline", value=5))
+    async with ctx.db.read() as connection:
+        assert "unit.inline" not in await _keys(connection)

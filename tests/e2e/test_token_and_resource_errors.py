@@ -279,6 +279,38 @@ def test_profile_api_bearer_errors(
     assert profile(server, profile_only["access_token"]).status_code == 401
 
 
+def test_resource_endpoints_methods_and_headers(
+    server: LiveServer, client: dict[str, Any], person: dict[str, Any], agent: UserAgent
+) -> None:
+    """The profile API and userinfo are answered before the framework's routing: they still
+    refuse other methods, carry no-store and every security header, and userinfo takes POST
+    (OIDC Core §5.3.1)."""
+    token = redeem(
+        server, client, obtain_code(server, agent, client, person, REDIRECT, "openid profile")
+    ).json()["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    profile_url, userinfo_url = f"{server.url}/api/user/profiles", f"{server.url}/connect/userinfo"
+    for answer in (
+        httpx.get(profile_url, headers=bearer),
+        httpx.post(userinfo_url, headers=bearer),
+    ):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    for method in ("POST", "PUT", "DELETE", "HEAD"):
+        refused = httpx.request(method, profile_url, headers=bearer)
+        assert refused.status_code == 405, method
+        assert refused.headers["allow"] == "GET"
+        assert refused.headers["x-content-type-options"] == "nosniff"
+        if method != "HEAD":
+            assert refused.json()["error"] == "invalid_request"
+    assert httpx.delete(userinfo_url, headers=bearer).headers["allow"] == "GET, POST"
+    # A path beside them still goes through the framework.
+    assert httpx.get(f"{profile_url}/other", headers=bearer).status_code == 404
+
+
 def test_suspended_client_and_locked_account_tokens_stop_working(
     server: LiveServer, person: dict[str, Any], agent: UserAgent
 ) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from resonite_auth.config import Settings
 from resonite_auth.oauth.metadata import discovery_document
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
             if context is None:
                 await ctx.close()
 
-    app = FastAPI(
+    app = ResoniteAuthApp(
         title="resonite-auth",
         docs_url=None,
         redoc_url=None,
@@ -80,7 +82,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         discovery.router,
         authorize.router,
         token.router,
-        resources.router,
         account.router,
         device.router,
         signin_steps.router,
@@ -97,8 +98,25 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_error_handlers(app)
-    app.add_middleware(Edge, metrics=app.state.metrics, documents=app.state.documents)
+    app.edge = partial(
+        Edge,
+        metrics=app.state.metrics,
+        documents=app.state.documents,
+        endpoints=resources.endpoints(ctx),
+    )
     return app
+
+
+class ResoniteAuthApp(FastAPI):
+    """FastAPI with `Edge` outside every layer of the framework, its error handler included:
+    the documents and hot endpoints Edge answers pass through none of them, and every other
+    response, a 500 too, still gets the security headers and is counted."""
+
+    edge: Callable[[ASGIApp], ASGIApp] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.edge is None else self.edge(stack)
 
 
 def _wants_html(request: Request) -> bool:

@@ -12,9 +12,7 @@ from fastapi.templating import Jinja2Templates
 from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.errors import (
-    InsufficientScope,
     InvalidRequest,
-    MissingToken,
     OAuthError,
     UnverifiedRedirect,
 )
@@ -169,20 +167,6 @@ def oauth_error_json(error: OAuthError) -> JSONResponse:
         {"error": error.error, "error_description": error.description},
         status_code=error.status_code,
         headers=headers,
-    )
-
-
-def bearer_error(error: OAuthError) -> JSONResponse:
-    """RFC 6750 §3: the challenge says what went wrong."""
-    challenge = 'Bearer realm="resonite-auth"'
-    if isinstance(error, InsufficientScope):
-        challenge += f', error="insufficient_scope", scope="{error.scope}"'
-    elif not isinstance(error, MissingToken):
-        challenge += f', error="{error.error}", error_description="{error.description}"'
-    return JSONResponse(
-        {"error": error.error, "error_description": error.description},
-        status_code=error.status_code,
-        headers={"WWW-Authenticate": challenge, **NO_STORE},
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -10,7 +12,12 @@ class Passwords:
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         # argon2-cffi's defaults follow RFC 9106's second recommended option (argon2id).
         self._hasher = hasher or PasswordHasher()
-        self._dummy_hash = self._hasher.hash("dummy password to spend the same time")
+
+    @cached_property
+    def _dummy_hash(self) -> str:
+        # Made on first need, not at start-up: one hash takes the hasher's 64 MiB of working
+        # memory, which a worker that never checks a password should not hold at its peak.
+        return self._hasher.hash("dummy password to spend the same time")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)

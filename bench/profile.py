@@ -58,6 +58,8 @@ def summarise(collapsed: Path, top: int) -> str:
     busy = idle = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
         count = int(count_text)
         frames = [frame for frame in stack.split(";") if frame]
         if not frames or frames[-1].startswith(IDLE_LEAVES):

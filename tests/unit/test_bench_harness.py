@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.harness.report import markdown
 from bench.harness.suite import Measurement, cpu_ms_per
 from bench.harness.wrk import WrkResult, parse_result, run_wrk
+from bench.profile import summarise
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8080/connect/token
   1 threads and 4 connections
@@ -78,3 +81,25 @@ def test_report_prints_figures_and_ratios_to_peer_and_ceiling() -> None:
     assert "| ours-postgresql w2 | 80, 81 | 70, 71 |" in text
     assert "- not available: x" in text
     assert "| profile | 0.50 | - |" in text  # server CPU per request
+
+
+def test_profile_summary_counts_functions_once_per_stack_and_leaves_waiting_out(
+    tmp_path: Path,
+) -> None:
+    collapsed = tmp_path / "stacks.collapsed"
+    collapsed.write_text(
+        "run (app.py:1);handle (app.py:5);handle (app.py:7);query (db.py:3) 6\n"
+        "run (app.py:1);handle (app.py:5);encode (json.py:2) 2\n"
+        "Runner.run (asyncio/runners.py:118) 90\n"
+        "bootstrap;_connection_worker_thread (aiosqlite/core.py:59) 10\n"
+        "\n"
+    )
+    summary = summarise(collapsed, top=10)
+    assert summary.startswith("8 busy samples (100 waiting, left out)")
+    inclusive, own = summary.split("--- self ---")
+    # `handle` appears on two lines of one stack: counted once per sample, not twice.
+    assert "100.0%  handle (app.py)" in inclusive
+    assert " 75.0%  query (db.py)" in inclusive
+    assert " 75.0%  query (db.py)" in own
+    assert " 25.0%  encode (json.py)" in own
+    assert "handle" not in own

@@ -8,15 +8,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from resonite_auth.storage.inline_sqlite import (
+    InlineConnection,
+    begin_immediate,
+    reader_engine,
+    writer_engine,
+)
+
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the write lock before giving up
-# An inline read blocks the event loop while it waits; in WAL mode readers wait only in rare
-# recovery cases (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode).
-SQLITE_READ_BUSY_SECONDS = 5
 
 
 class Database:
@@ -56,12 +60,11 @@ class Database:
             {"resonite_readonly": True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
         )
         self._reader = self.engine.execution_options(**read_options)
-        # SQLite reads of a database file run inline, on the event loop's thread: a read takes
-        # tens of microseconds, less than handing it to aiosqlite's thread and back (measured,
-        # profile API: a third of the worker's CPU went to that hand-over).
-        self._inline_reader: Engine | None = None
+        # Units of work on a SQLite file run inline, on the event loop's thread (see
+        # inline_sqlite); aiosqlite remains for an in-memory database and for migrations.
+        self._inline: tuple[Engine, Engine] | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
-            self._inline_reader = _inline_sqlite_reader(self.url, pool_size)
+            self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -73,8 +76,16 @@ class Database:
         async with asyncio.timeout(SQLITE_BUSY_SECONDS):
             await self._writer.acquire()
         try:
-            async with self.engine.begin() as connection:
-                yield connection
+            if self._inline is None:
+                async with self.engine.begin() as connection:
+                    yield connection
+                return
+            inline, transaction = await begin_immediate(self._inline[1], SQLITE_BUSY_SECONDS)
+            try:
+                with transaction:  # commits on success, rolls back on any exception
+                    yield InlineConnection(self.engine, inline)
+            finally:
+                inline.close()
         finally:
             self._writer.release()
 
@@ -86,11 +97,11 @@ class Database:
         READ COMMITTED transaction (PostgreSQL's default) does anyway; leaving out BEGIN and
         COMMIT saves two round trips per read on PostgreSQL, a worker-thread hop on SQLite.
         """
-        if self._inline_reader is None:
+        if self._inline is None:
             async with self._reader.connect() as connection:
                 yield connection
             return
-        sync_connection = self._inline_reader.connect()
+        sync_connection = self._inline[0].connect()
         try:
             yield InlineConnection(self.engine, sync_connection)
         finally:
@@ -101,49 +112,9 @@ class Database:
             await connection.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
-        if self._inline_reader is not None:
-            self._inline_reader.dispose()
+        for engine in self._inline or ():
+            engine.dispose()
         await self.engine.dispose()
-
-
-class InlineConnection(AsyncConnection):
-    """The AsyncConnection API over a synchronous connection, for reads only: each statement
-    runs to completion on the calling thread, without a greenlet or a worker thread."""
-
-    async def execute(
-        self,
-        statement: Executable,
-        parameters: Any = None,
-        *,
-        execution_options: Any = None,
-    ) -> CursorResult[Any]:
-        return self._proxied.execute(statement, parameters, execution_options=execution_options)
-
-    async def scalar(
-        self,
-        statement: Executable,
-        parameters: Any = None,
-        *,
-        execution_options: Any = None,
-    ) -> Any:
-        return self._proxied.scalar(statement, parameters, execution_options=execution_options)
-
-    async def scalars(
-        self,
-        statement: Executable,
-        parameters: Any = None,
-        *,
-        execution_options: Any = None,
-    ) -> ScalarResult[Any]:
-        return self._proxied.scalars(statement, parameters, execution_options=execution_options)
-
-    async def exec_driver_sql(
-        self,
-        statement: str,
-        parameters: Any = None,
-        execution_options: Any = None,
-    ) -> CursorResult[Any]:
-        return self._proxied.exec_driver_sql(statement, parameters, execution_options)
 
 
 def _pool_args(pool_size: int) -> dict[str, int]:
@@ -186,30 +157,3 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         if connection.get_execution_options().get("resonite_readonly", False):
             return  # reads run in autocommit: no transaction, no lock (see Database.read)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _inline_sqlite_reader(url: URL, pool_size: int) -> Engine:
-    """A synchronous engine for reads of a SQLite file, used from the event loop's thread.
-
-    Its pool never blocks (unbounded overflow): a checkout that waited would stop the very loop
-    that returns connections. Every connection is in autocommit, so a read holds no lock
-    beyond its own statement.
-    """
-    engine = create_engine(
-        url.set(drivername="sqlite+pysqlite"),
-        connect_args={"timeout": SQLITE_READ_BUSY_SECONDS, "check_same_thread": False},
-        pool_size=pool_size,
-        max_overflow=-1,
-        isolation_level="AUTOCOMMIT",
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_READ_BUSY_SECONDS * 1000}")
-        cursor.execute("PRAGMA query_only=ON")  # a read connection can never write
-        cursor.close()
-
-    return engine

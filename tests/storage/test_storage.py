@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,11 +13,17 @@ from sqlalchemy import inspect
 
 from resonite_auth.config import Settings
 from resonite_auth.errors import Conflict
+from resonite_auth.security.keys import AnyKey, import_private_jwk
+from resonite_auth.services import keyring as keyring_module
 from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.clients import NewClient, create_client
 from resonite_auth.services.context import Context
+from resonite_auth.services.keyring import KeyRing
+from resonite_auth.services.keys import rotate_key
 from resonite_auth.storage.migrate import alembic_config, upgrade
 from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
+from resonite_auth.storage.repositories.housekeeping import Housekeeping
+from resonite_auth.storage.repositories.keys import KeyRepository
 from resonite_auth.storage.tables import metadata
 from tests.support.databases import fresh_database
 
@@ -138,3 +145,46 @@ async def test_signing_key_is_made_once(ctx: Context) -> None:
     # One current and one published next key per algorithm, however many instances start.
     assert sorted(key["alg"] for key in jwks["keys"]) == sorted(["RS256", "ES256", "EdDSA"] * 2)
     assert all("d" not in key for key in jwks["keys"])
+
+
+async def test_key_ring_reload_imports_only_new_keys(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys never change under their kid: a reload re-reads the rows, imports only new kids,
+    forgets kids gone from the table, and keeps the JWK set while the published kids stay."""
+    ring = KeyRing(cache_seconds=0)  # every call reloads
+    imports: list[str] = []
+
+    def counting_import(jwk: dict[str, str]) -> AnyKey:
+        imports.append(jwk["kid"])
+        return import_private_jwk(jwk)
+
+    monkeypatch.setattr(keyring_module, "import_private_jwk", counting_import)
+    await ring.ensure_signing_key(ctx.db)
+    first = await ring.jwks(ctx.db)
+    async with ctx.db.read() as connection:
+        kids = [key.kid for key in await KeyRepository(connection).all()]
+    assert sorted(imports) == sorted(kids)
+
+    imports.clear()
+    assert await ring.jwks(ctx.db) is first
+    assert imports == []
+
+    rotation = await rotate_key(dataclasses.replace(ctx, keyring=ring), "ES256")
+    after = await ring.jwks(ctx.db)
+    assert imports == [rotation.next]
+    assert after is not first
+    published = [key["kid"] for key in after["keys"]]
+    assert {rotation.retired, rotation.current, rotation.next} <= set(published)
+    assert (await ring.signing_key(ctx.db, "ES256"))[0] == rotation.current
+    assert rotation.retired in ring._imported
+
+    # The retired key leaves the table (housekeeping): it leaves the cache and the JWK set.
+    async with ctx.db.transaction() as connection:
+        await Housekeeping(connection).unpublished_keys(datetime.now(UTC) + timedelta(days=1))
+    imports.clear()
+    remaining = await ring.jwks(ctx.db)
+    assert imports == []
+    assert rotation.retired not in ring._imported
+    assert rotation.retired not in {key["kid"] for key in remaining["keys"]}
+    assert rotation.retired not in {key.kid for key in (await ring.verification_keys(ctx.db)).keys}

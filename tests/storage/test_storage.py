@@ -21,6 +21,7 @@ from resonite_auth.services.context import Context
 from resonite_auth.services.keyring import KeyRing
 from resonite_auth.services.keys import rotate_key
 from resonite_auth.storage.migrate import alembic_config, upgrade
+from resonite_auth.storage.repositories.clients import ClientRepository
 from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
 from resonite_auth.storage.repositories.housekeeping import Housekeeping
 from resonite_auth.storage.repositories.keys import KeyRepository
@@ -188,3 +189,43 @@ async def test_key_ring_reload_imports_only_new_keys(
     assert rotation.retired not in ring._imported
     assert rotation.retired not in {key["kid"] for key in remaining["keys"]}
     assert rotation.retired not in {key.kid for key in (await ring.verification_keys(ctx.db)).keys}
+
+
+async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None:
+    """`authenticating`: the client, and whether a live secret of that client has the digest."""
+    now = datetime.now(UTC)
+    made = [
+        (
+            await create_client(
+                ctx, NewClient(name, ["https://s.example/cb"], ["openid"], approve=True)
+            )
+        ).client.client_id
+        for name in ("Secretive", "Other")
+    ]
+    client_id, other_id = made
+    async with ctx.db.transaction() as connection:
+        repository = ClientRepository(connection)
+        await repository.add_secret(client_id, "a" * 64, now)
+        await repository.revoke_secrets(client_id, now)
+        await repository.add_secret(client_id, "e" * 64, now)
+        await repository.add_secret(client_id, "9" * 64, now, expires_at=now + timedelta(minutes=5))
+        await repository.add_secret(client_id, "8" * 64, now, expires_at=now - timedelta(minutes=5))
+        await repository.add_secret(other_id, "f" * 64, now)
+
+    async def check(client: str, secret_digest: str | None) -> bool | None:
+        async with ctx.db.read() as connection:
+            found = await ClientRepository(connection).authenticating(client, secret_digest, now)
+        if found is None:
+            return None
+        assert found[0].client_id == client
+        return found[1]
+
+    assert await check("no-such-client", "e" * 64) is None
+    assert await check(client_id, None) is False
+    assert await check(client_id, "e" * 64) is True  # live
+    assert await check(client_id, "a" * 64) is False  # revoked
+    assert await check(client_id, "f" * 64) is False  # another client's
+    assert await check(other_id, "f" * 64) is True
+    assert await check(client_id, "0" * 64) is False  # no such secret
+    assert await check(client_id, "9" * 64) is True  # in its grace period
+    assert await check(client_id, "8" * 64) is False  # past its grace period

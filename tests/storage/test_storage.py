@@ -21,8 +21,13 @@ from resonite_auth.services.context import Context
 from resonite_auth.services.keyring import KeyRing
 from resonite_auth.services.keys import rotate_key
 from resonite_auth.storage.migrate import alembic_config, upgrade
+from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.clients import ClientRepository
-from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
+from resonite_auth.storage.repositories.grants import (
+    CodeRepository,
+    ConnectedAppRepository,
+    GrantRepository,
+)
 from resonite_auth.storage.repositories.housekeeping import Housekeeping
 from resonite_auth.storage.repositories.keys import KeyRepository
 from resonite_auth.storage.tables import metadata
@@ -229,3 +234,50 @@ async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None
     assert await check(client_id, "0" * 64) is False  # no such secret
     assert await check(client_id, "9" * 64) is True  # in its grace period
     assert await check(client_id, "8" * 64) is False  # past its grace period
+
+
+async def test_grant_is_used_only_while_live(ctx: Context) -> None:
+    """`use_if_live`: marks the grant used unless it is revoked, or its account is missing or
+    locked; one statement in place of reading the grant and the account."""
+    account = await create_account(
+        ctx, NewAccount("Liveness", "live@example.com", "long enough password")
+    )
+    client = (
+        await create_client(ctx, NewClient("Live", ["https://l.example/cb"], ["openid"], True))
+    ).client
+    now = datetime.now(UTC)
+    async with ctx.db.transaction() as connection:
+        for grant_id in ("g-live", "g-revoked"):
+            await GrantRepository(connection).add(
+                {
+                    "id": grant_id,
+                    "account_id": account.id,
+                    "client_id": client.client_id,
+                    "scopes": ["openid"],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        await GrantRepository(connection).revoke("g-revoked", now)
+
+    async def use(grant_id: str, account_id: str) -> bool:
+        async with ctx.db.transaction() as connection:
+            return await GrantRepository(connection).use_if_live(grant_id, account_id, now)
+
+    async def last_used(grant_id: str) -> datetime | None:
+        async with ctx.db.read() as connection:
+            rows = await ConnectedAppRepository(connection).for_account(account.id)
+        return {row.grant_id: row.last_used_at for row in rows}.get(grant_id)
+
+    assert await use("g-revoked", account.id) is False
+    assert await use("no-such-grant", account.id) is False
+    assert await use("g-live", "no-such-account") is False
+    assert await last_used("g-live") is None
+    assert await use("g-live", account.id) is True
+    assert await last_used("g-live") == now
+    async with ctx.db.transaction() as connection:
+        await AccountRepository(connection).update(account.id, is_locked=True)
+    assert await use("g-live", account.id) is False
+    async with ctx.db.transaction() as connection:
+        await AccountRepository(connection).update(account.id, is_locked=False)
+    assert await use("g-live", account.id) is True

@@ -72,7 +72,8 @@ class KeyRing:
     _jwks: dict[str, Any] = field(default_factory=dict, repr=False)
 
     async def ensure_signing_key(self, db: Database) -> None:
-        """Make sure every supported algorithm has a current and a next key (first start)."""
+        """Make sure every supported algorithm has a current and a next key (first start), and
+        import them now, at start-up, rather than on the first request that signs."""
         async with db.transaction() as connection:
             repository = KeyRepository(connection)
             await repository.lock_for_creation()
@@ -84,6 +85,7 @@ class KeyRing:
                 if next_key(keys, alg) is None:
                     await add_key(connection, alg, KeyStatus.NEXT, now)
         self.invalidate()
+        await self._load(db)
 
     def invalidate(self) -> None:
         """Re-read the keys on next use (the imported keys are kept: they cannot change)."""

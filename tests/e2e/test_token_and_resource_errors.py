@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -203,6 +205,23 @@ def test_replayed_code_revokes_what_it_issued(
         server.database_url, "SELECT count(*) FROM audit_events WHERE event = 'code.replayed'"
     )
     assert int(events) >= 1
+
+
+def test_concurrent_redemptions_of_one_code_have_one_winner(
+    server: LiveServer, client: dict[str, Any], person: dict[str, Any], agent: UserAgent
+) -> None:
+    code = obtain_code(server, agent, client, person, REDIRECT, "openid profile offline_access")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: redeem(server, client, code), range(4)))
+    assert sorted(response.status_code for response in responses) == [200, 400, 400, 400]
+    for response in responses:
+        if response.status_code == 400:
+            assert_error(response, "invalid_grant")
+    code_digest = hashlib.sha256(code.code.encode()).hexdigest()
+    issued = scalar(
+        server.database_url, f"SELECT count(*) FROM tokens WHERE code_digest = '{code_digest}'"
+    )
+    assert int(issued) == 2  # one access and one refresh token: the winner's, nothing more
 
 
 def test_refresh_rules(

@@ -95,15 +95,15 @@ async def test_rotation_grace_period_follows_the_setting(database_url: str) -> N
         assert rotation.previous_valid_until == NOW + timedelta(hours=1)
         async with ctx.db.read() as connection:
             repository = ClientRepository(connection)
-            assert await repository.secret_is_valid(
-                client_id, _digest(first.secret), NOW + timedelta(minutes=59)
-            )
-            assert not await repository.secret_is_valid(
-                client_id, _digest(first.secret), NOW + timedelta(minutes=61)
-            )
-            assert await repository.secret_is_valid(
-                client_id, _digest(rotation.secret), NOW + timedelta(days=365)
-            )
+
+            async def secret_is_valid(secret: str, at: datetime) -> bool:
+                found = await repository.authenticating(client_id, _digest(secret), at)
+                assert found is not None
+                return found[1]
+
+            assert await secret_is_valid(first.secret, NOW + timedelta(minutes=59))
+            assert not await secret_is_valid(first.secret, NOW + timedelta(minutes=61))
+            assert await secret_is_valid(rotation.secret, NOW + timedelta(days=365))
 
 
 def _digest(secret: str) -> str:

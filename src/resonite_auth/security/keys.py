@@ -40,9 +40,14 @@ def import_private_jwk(jwk: dict[str, Any]) -> AnyKey:
     raise ValueError(f"unsupported key type {kty!r}")
 
 
-def public_jwk(private_jwk: dict[str, Any]) -> dict[str, Any]:
-    """The public half, with only the members a verifier needs."""
-    key = import_private_jwk(private_jwk)
+def public_jwk(private_jwk: dict[str, Any], key: AnyKey | None = None) -> dict[str, Any]:
+    """The public half, with only the members a verifier needs.
+
+    `key` is `private_jwk` already imported, when the caller has it: importing an RSA key
+    validates it, which costs about as much as signing a hundred tokens.
+    """
+    if key is None:
+        key = import_private_jwk(private_jwk)
     public = dict(key.as_dict(private=False))
     for member in ("kid", "alg", "use"):
         if member in private_jwk:

@@ -216,14 +216,14 @@ async def authenticate_client(
     """
     if credentials.assertion is not None:
         return await _authenticate_assertion(ctx, credentials, endpoint)
+    secret_digest = digest(credentials.secret) if credentials.secret is not None else None
     async with ctx.db.read() as connection:
-        repository = ClientRepository(connection)
-        client = await repository.by_id(credentials.client_id)
-        valid_secret = credentials.secret is not None and await repository.secret_is_valid(
-            credentials.client_id, digest(credentials.secret), ctx.clock()
+        found = await ClientRepository(connection).authenticating(
+            credentials.client_id, secret_digest, ctx.clock()
         )
-    if client is None:
+    if found is None:
         raise InvalidClient("Client authentication failed.", detail="unknown client")
+    client, valid_secret = found
     if client.is_public:
         if credentials.secret is not None:
             raise InvalidClient(

@@ -14,7 +14,6 @@ from resonite_auth.security.tokens import digest
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.services.issuing import Issue, issue_tokens, token_response
-from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.grants import (
     CodeRepository,
     GrantRepository,
@@ -54,7 +53,11 @@ async def exchange_code(ctx: Context, client: Client, params: Params) -> dict[st
     async with ctx.db.transaction() as connection:
         redeemed = await CodeRepository(connection).redeem(code_digest, now)
         if redeemed:
-            await _check_grant_alive(connection, issued)
+            # Raising rolls the redemption back: the code stays unused, as before.
+            if not await GrantRepository(connection).use_if_live(
+                issued.grant_id, issued.account_id, now
+            ):
+                raise InvalidGrant(INVALID_CODE, detail="grant revoked or account locked")
             tokens = await issue_tokens(connection, ctx, issue)
     if not redeemed:
         await _revoke_replayed(ctx, issued)
@@ -78,13 +81,6 @@ def _check_binding(
         raise InvalidGrant("code_verifier is required for this code.")
     if not pkce.verify(verifier, issued.code_challenge):
         raise InvalidGrant("code_verifier does not match the code_challenge.")
-
-
-async def _check_grant_alive(connection: Any, issued: IssuedCode) -> None:
-    grant = await GrantRepository(connection).by_id(issued.grant_id)
-    account = await AccountRepository(connection).by_id(issued.account_id)
-    if grant is None or grant.revoked_at is not None or account is None or account.is_locked:
-        raise InvalidGrant(INVALID_CODE, detail="grant revoked or account locked")
 
 
 async def _revoke_replayed(ctx: Context, issued: IssuedCode) -> None:

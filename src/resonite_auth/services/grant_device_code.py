@@ -45,6 +45,7 @@ async def poll(ctx: Context, client: Client, params: Params) -> dict[str, Any]:
                 outcome = InvalidGrant(INVALID_DEVICE_CODE, detail="redeemed concurrently")
             else:
                 issue = await _issue_for(connection, device, client)
+                await GrantRepository(connection).mark_used(issue.grant_id, ctx.clock())
                 issued = await issue_tokens(connection, ctx, issue)
     if outcome is not None:
         raise outcome

@@ -14,7 +14,6 @@ from resonite_auth.security.tokens import digest
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.services.issuing import Issue, issue_tokens, token_response
-from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.grants import GrantRepository, TokenRepository
 
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
@@ -53,9 +52,14 @@ async def refresh(ctx: Context, client: Client, params: Params) -> dict[str, Any
         id_token_alg=client.id_token_signed_response_alg,
     )
     async with ctx.db.transaction() as connection:
-        rotated = await TokenRepository(connection).rotate(token_digest, ctx.clock())
+        now = ctx.clock()
+        rotated = await TokenRepository(connection).rotate(token_digest, now)
         if rotated:
-            await _check_grant_alive(connection, record_)
+            # Raising rolls the rotation back: the refresh token stays unused, as before.
+            if not await GrantRepository(connection).use_if_live(
+                record_.grant_id, record_.account_id, now
+            ):
+                raise InvalidGrant(INVALID_REFRESH, detail="grant revoked or account locked")
             issued = await issue_tokens(connection, ctx, issue)
     if not rotated:
         await _revoke_on_reuse(ctx, record_)
@@ -72,13 +76,6 @@ def _narrowed_scopes(requested: str | None, granted: list[str]) -> list[str]:
     if wider:
         raise InvalidScope(f"Not granted originally: {' '.join(wider)}.")
     return scopes
-
-
-async def _check_grant_alive(connection: Any, token: TokenRecord) -> None:
-    grant = await GrantRepository(connection).by_id(token.grant_id)
-    account = await AccountRepository(connection).by_id(token.account_id)
-    if grant is None or grant.revoked_at is not None or account is None or account.is_locked:
-        raise InvalidGrant(INVALID_REFRESH, detail="grant revoked or account locked")
 
 
 async def _revoke_on_reuse(ctx: Context, token: TokenRecord) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import RowMapping
 
 from resonite_auth.domain.clients import Client, ClientStatus
@@ -65,20 +65,23 @@ def _is_active(row: RowMapping, now: datetime) -> bool:
     )
 
 
-async def _token_state(ctx: Context, token_digest: str) -> RowMapping | None:
-    query = (
-        select(
-            tokens,
-            grants.c.revoked_at.label("grant_revoked_at"),
-            clients.c.status.label("client_status"),
-            accounts.c.username,
-            accounts.c.is_locked,
-        )
-        .join(grants, grants.c.id == tokens.c.grant_id)
-        .join(clients, clients.c.client_id == tokens.c.client_id)
-        .join(accounts, accounts.c.id == tokens.c.account_id)
-        .where(tokens.c.digest == token_digest)
+# Built once, run with the digest as a parameter: no statement building per request.
+_TOKEN_STATE = (
+    select(
+        tokens,
+        grants.c.revoked_at.label("grant_revoked_at"),
+        clients.c.status.label("client_status"),
+        accounts.c.username,
+        accounts.c.is_locked,
     )
+    .join(grants, grants.c.id == tokens.c.grant_id)
+    .join(clients, clients.c.client_id == tokens.c.client_id)
+    .join(accounts, accounts.c.id == tokens.c.account_id)
+    .where(tokens.c.digest == bindparam("token_digest"))
+)
+
+
+async def _token_state(ctx: Context, token_digest: str) -> RowMapping | None:
     async with ctx.db.read() as connection:
-        row = (await connection.execute(query)).first()
+        row = (await connection.execute(_TOKEN_STATE, {"token_digest": token_digest})).first()
     return row._mapping if row is not None else None

@@ -12,7 +12,7 @@ from resonite_auth.domain.grants import TokenKind
 from resonite_auth.oauth import access_token, id_token
 from resonite_auth.security.tokens import digest, new_id, new_secret
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.grants import GrantRepository, TokenRepository
+from resonite_auth.storage.repositories.grants import TokenRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,9 @@ class Issued:
 
 
 async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) -> Issued:
+    """Mint and store the tokens (one statement). The caller has checked the grant is live and
+    marked it used, in the same transaction."""
     now = ctx.clock()
-    repository = TokenRepository(connection)
     access = await _mint_access(ctx, issue, now)
     common = {
         "grant_id": issue.grant_id,
@@ -54,15 +55,17 @@ async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) 
         "amr": issue.amr,
         "code_digest": issue.code_digest,
     }
-    await repository.add(
+    rows = [
         {
             **common,
             "digest": digest(access),
             "kind": TokenKind.ACCESS.value,
             "scopes": issue.scopes,
             "expires_at": now + timedelta(seconds=ctx.settings.access_token_ttl),
+            "absolute_expires_at": None,
+            "parent_digest": None,
         }
-    )
+    ]
     refresh = None
     if issue.refresh_scopes is not None:
         refresh = new_secret()
@@ -70,7 +73,7 @@ async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) 
             seconds=ctx.settings.refresh_token_absolute_ttl
         )
         sliding = now + timedelta(seconds=ctx.settings.refresh_token_ttl)
-        await repository.add(
+        rows.append(
             {
                 **common,
                 "digest": digest(refresh),
@@ -81,7 +84,7 @@ async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) 
                 "parent_digest": issue.parent_digest,
             }
         )
-    await GrantRepository(connection).mark_used(issue.grant_id, now)
+    await TokenRepository(connection).add_all(rows)
     return Issued(access, refresh, issue.scopes, ctx.settings.access_token_ttl)
 
 

@@ -4,6 +4,11 @@ Keys live in the database; each instance re-reads them after `cache_seconds`, so
 made anywhere is seen everywhere without a restart. Each algorithm has one `current` key (it
 signs), one `next` key (published before it signs, so verifiers already hold it when a
 rotation promotes it) and `retired` keys, published until every token they signed expired.
+
+A key never changes under its `kid`, so a reload only re-reads the rows (their status may have
+changed): each private JWK is imported, and its public half worked out, once per `kid`.
+Importing an RSA key validates it (about 100 ms of CPU, on the event loop), so doing it on every
+reload stalled every request behind it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,20 @@ from resonite_auth.storage.repositories.keys import KeyRepository, current_key, 
 CACHE_SECONDS = 10.0
 
 
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity
+class _Imported:
+    """One key as imported: kept per `kid`, for as long as the kid is in the table."""
+
+    private_jwk: dict[str, Any]
+    key: AnyKey
+    public_jwk: dict[str, Any]
+
+
+def _import(key: SigningKey) -> _Imported:
+    imported = import_private_jwk(key.private_jwk)
+    return _Imported(key.private_jwk, imported, public_jwk(key.private_jwk, imported))
+
+
 @dataclass
 class _Loaded:
     keys: list[SigningKey]
@@ -45,9 +64,16 @@ class KeyRing:
     # How long a retired key stays published: the longest lifetime of anything it signed.
     retired_publish_seconds: float = 3600.0
     _loaded: _Loaded | None = field(default=None, repr=False)
+    # kid → its imported key and public JWK; kids no longer in the table are dropped on reload.
+    _imported: dict[str, _Imported] = field(default_factory=dict, repr=False)
+    # The JWK set and the keys it lists, in order: a new dict only when that list changes,
+    # so its encoded bytes are reused too (see discovery.EncodedJSON).
+    _published: tuple[_Imported, ...] | None = field(default=None, repr=False)
+    _jwks: dict[str, Any] = field(default_factory=dict, repr=False)
 
     async def ensure_signing_key(self, db: Database) -> None:
-        """Make sure every supported algorithm has a current and a next key (first start)."""
+        """Make sure every supported algorithm has a current and a next key (first start), and
+        import them now, at start-up, rather than on the first request that signs."""
         async with db.transaction() as connection:
             repository = KeyRepository(connection)
             await repository.lock_for_creation()
@@ -59,8 +85,10 @@ class KeyRing:
                 if next_key(keys, alg) is None:
                     await add_key(connection, alg, KeyStatus.NEXT, now)
         self.invalidate()
+        await self._load(db)
 
     def invalidate(self) -> None:
+        """Re-read the keys on next use (the imported keys are kept: they cannot change)."""
         self._loaded = None
 
     async def signing_key(self, db: Database, alg: str = "RS256") -> tuple[str, AnyKey]:
@@ -94,15 +122,28 @@ class KeyRing:
         async with db.read() as connection:
             keys = await KeyRepository(connection).all()
         now = utcnow()
-        published = [k for k in keys if self.is_published(k, now)]
+        imported = {key.kid: self._imported_key(key) for key in keys}
+        self._imported = imported
+        published = tuple(imported[k.kid] for k in keys if self.is_published(k, now))
+        if published != self._published:
+            self._jwks = {"keys": [entry.public_jwk for entry in published]}
+            self._published = published
         loaded = _Loaded(
             keys=keys,
-            imported={k.kid: import_private_jwk(k.private_jwk) for k in keys},
-            jwks={"keys": [public_jwk(k.private_jwk) for k in published]},
+            imported={kid: entry.key for kid, entry in imported.items()},
+            jwks=self._jwks,
             loaded_at=time.monotonic(),
         )
         self._loaded = loaded
         return loaded
+
+    def _imported_key(self, key: SigningKey) -> _Imported:
+        entry = self._imported.get(key.kid)
+        # Same kid, same key; comparing the JWK as well costs microseconds and keeps a reused
+        # kid (a database restored over another) from being served with the wrong key.
+        if entry is None or entry.private_jwk != key.private_jwk:
+            entry = _import(key)
+        return entry
 
 
 async def add_key(

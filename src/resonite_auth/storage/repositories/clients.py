@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -18,6 +18,28 @@ from resonite_auth.storage.tables import (
     grants,
     tokens,
 )
+from resonite_auth.storage.types import UTCDateTime
+
+# Every token and introspection request reads its client: these statements are built once and
+# run with parameters, so no statement is constructed nor its cache key computed per call.
+_BY_ID = select(clients).where(clients.c.client_id == bindparam("client_id"))
+# The client and, in the same row, whether a live secret of it has this digest (NULL if none).
+_AUTHENTICATING = (
+    select(clients, client_secrets.c.digest.label("matching_secret"))
+    .outerjoin(
+        client_secrets,
+        and_(
+            client_secrets.c.digest == bindparam("secret_digest"),
+            client_secrets.c.client_id == clients.c.client_id,
+            client_secrets.c.revoked_at.is_(None),
+            or_(
+                client_secrets.c.expires_at.is_(None),
+                client_secrets.c.expires_at > bindparam("now", type_=UTCDateTime()),
+            ),
+        ),
+    )
+    .where(clients.c.client_id == bindparam("client_id"))
+)
 
 
 class ClientRepository:
@@ -28,10 +50,21 @@ class ClientRepository:
         await self._db.execute(insert(clients).values(**values))
 
     async def by_id(self, client_id: str) -> Client | None:
-        row = (
-            await self._db.execute(select(clients).where(clients.c.client_id == client_id))
-        ).first()
+        row = (await self._db.execute(_BY_ID, {"client_id": client_id})).first()
         return to_client(row._mapping) if row else None
+
+    async def authenticating(
+        self, client_id: str, secret_digest: str | None, now: datetime
+    ) -> tuple[Client, bool] | None:
+        """The client, and whether a live secret of it has this digest; one query.
+
+        The secret is looked up by digest (a primary key), so timing reveals nothing about it.
+        """
+        parameters = {"client_id": client_id, "secret_digest": secret_digest, "now": now}
+        row = (await self._db.execute(_AUTHENTICATING, parameters)).first()
+        if row is None:
+            return None
+        return to_client(row._mapping), row.matching_secret is not None
 
     async def list(self, status: ClientStatus | None = None) -> list[Client]:
         query = select(clients).order_by(clients.c.created_at)
@@ -162,19 +195,6 @@ class ClientRepository:
             .values(revoked_at=now)
         )
         return result.rowcount
-
-    async def secret_is_valid(self, client_id: str, secret_digest: str, now: datetime) -> bool:
-        """A live secret of this client with this digest exists.
-
-        The lookup is by digest (a primary key), so timing reveals nothing about the secret.
-        """
-        query = select(client_secrets.c.client_id).where(
-            client_secrets.c.digest == secret_digest,
-            client_secrets.c.client_id == client_id,
-            client_secrets.c.revoked_at.is_(None),
-            or_(client_secrets.c.expires_at.is_(None), client_secrets.c.expires_at > now),
-        )
-        return (await self._db.execute(query)).first() is not None
 
 
 def to_client(row: RowMapping) -> Client:

@@ -6,12 +6,53 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, exists, false, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
-from resonite_auth.storage.tables import authorization_codes, clients, grants, tokens
+from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
+from resonite_auth.storage.types import UTCDateTime
+
+# The token endpoint's statements, built once and run with parameters: no statement building
+# nor cache-key generation per request. (Bind names must not be column names of an UPDATE's
+# table: SQLAlchemy keeps those for the SET clause.)
+_NOW = bindparam("now", type_=UTCDateTime())
+_GRANT_BY_ID = select(grants).where(grants.c.id == bindparam("grant_id"))
+# A grant is live when it is not revoked and its account exists and is not locked.
+_USE_LIVE_GRANT = (
+    update(grants)
+    .where(
+        grants.c.id == bindparam("live_grant_id"),
+        grants.c.revoked_at.is_(None),
+        exists().where(
+            accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
+        ),
+    )
+    .values(last_used_at=_NOW)
+)
+_CODE_BY_DIGEST = select(authorization_codes).where(
+    authorization_codes.c.digest == bindparam("code_digest")
+)
+_REDEEM_CODE = (
+    update(authorization_codes)
+    .where(
+        authorization_codes.c.digest == bindparam("code_digest"),
+        authorization_codes.c.redeemed_at.is_(None),
+    )
+    .values(redeemed_at=_NOW)
+)
+_INSERT_TOKEN = insert(tokens)
+_TOKEN_BY_DIGEST = select(tokens).where(tokens.c.digest == bindparam("token_digest"))
+_ROTATE_TOKEN = (
+    update(tokens)
+    .where(
+        tokens.c.digest == bindparam("token_digest"),
+        tokens.c.rotated_at.is_(None),
+        tokens.c.revoked_at.is_(None),
+    )
+    .values(rotated_at=_NOW)
+)
 
 
 class GrantRepository:
@@ -28,7 +69,7 @@ class GrantRepository:
         return _grant(row._mapping) if row else None
 
     async def by_id(self, grant_id: str) -> Grant | None:
-        row = (await self._db.execute(select(grants).where(grants.c.id == grant_id))).first()
+        row = (await self._db.execute(_GRANT_BY_ID, {"grant_id": grant_id})).first()
         return _grant(row._mapping) if row else None
 
     async def add(self, values: dict[str, Any]) -> None:
@@ -43,6 +84,17 @@ class GrantRepository:
         await self._db.execute(
             update(grants).where(grants.c.id == grant_id).values(last_used_at=now)
         )
+
+    async def use_if_live(self, grant_id: str, account_id: str, now: datetime) -> bool:
+        """Mark the grant used if it is live: not revoked, `account_id` exists, not locked.
+
+        False, and nothing changed, when it is not. One statement checks and marks; on
+        PostgreSQL its row lock on the grant, held until the caller's transaction ends, orders
+        it with a revocation of the grant (which updates the same row).
+        """
+        parameters = {"live_grant_id": grant_id, "live_account_id": account_id, "now": now}
+        result = await self._db.execute(_USE_LIVE_GRANT, parameters)
+        return result.rowcount == 1
 
     async def revoke(self, grant_id: str, now: datetime) -> None:
         """Revoke the grant and every token under it, in one place (DESIGN: Flow state)."""
@@ -102,20 +154,12 @@ class CodeRepository:
         await self._db.execute(insert(authorization_codes).values(**values))
 
     async def by_digest(self, code_digest: str) -> IssuedCode | None:
-        query = select(authorization_codes).where(authorization_codes.c.digest == code_digest)
-        row = (await self._db.execute(query)).first()
+        row = (await self._db.execute(_CODE_BY_DIGEST, {"code_digest": code_digest})).first()
         return _code(row._mapping) if row else None
 
     async def redeem(self, code_digest: str, now: datetime) -> bool:
         """Mark the code used. Exactly one caller gets True, however many race (RFC 6749 §4.1.2)."""
-        result = await self._db.execute(
-            update(authorization_codes)
-            .where(
-                authorization_codes.c.digest == code_digest,
-                authorization_codes.c.redeemed_at.is_(None),
-            )
-            .values(redeemed_at=now)
-        )
+        result = await self._db.execute(_REDEEM_CODE, {"code_digest": code_digest, "now": now})
         return result.rowcount == 1
 
 
@@ -123,26 +167,17 @@ class TokenRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def add(self, values: dict[str, Any]) -> None:
-        await self._db.execute(insert(tokens).values(**values))
+    async def add_all(self, rows: list[dict[str, Any]]) -> None:
+        """Insert tokens in one executemany; every row must name the same columns."""
+        await self._db.execute(_INSERT_TOKEN, rows)
 
     async def by_digest(self, token_digest: str) -> TokenRecord | None:
-        row = (
-            await self._db.execute(select(tokens).where(tokens.c.digest == token_digest))
-        ).first()
+        row = (await self._db.execute(_TOKEN_BY_DIGEST, {"token_digest": token_digest})).first()
         return _token(row._mapping) if row else None
 
     async def rotate(self, token_digest: str, now: datetime) -> bool:
         """Mark a refresh token used; exactly one concurrent caller gets True."""
-        result = await self._db.execute(
-            update(tokens)
-            .where(
-                tokens.c.digest == token_digest,
-                tokens.c.rotated_at.is_(None),
-                tokens.c.revoked_at.is_(None),
-            )
-            .values(rotated_at=now)
-        )
+        result = await self._db.execute(_ROTATE_TOKEN, {"token_digest": token_digest, "now": now})
         return result.rowcount == 1
 
     async def revoke(self, token_digest: str, now: datetime) -> int:

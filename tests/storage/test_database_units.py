@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from resonite_auth.config import Settings
 from resonite_auth.services.context import Context
 from resonite_auth.storage.database import InlineConnection
 from resonite_auth.storage.migrate import upgrade
-from resonite_auth.storage.tables import server_settings
+from resonite_auth.storage.tables import audit_events, server_settings
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +134,25 @@ async def test_reads_take_the_cheapest_path_of_each_database(backend: str, ctx: 
             await connection.execute(insert(server_settings).values(key="unit.inline", value=5))
     async with ctx.db.read() as connection:
         assert "unit.inline" not in await _keys(connection)
+
+
+async def test_first_gives_the_row_sqlalchemy_gives(ctx: Context) -> None:
+    """`Database.first` (asyncpg directly on PostgreSQL) returns the same values, JSON decoded
+    and datetimes aware in UTC, as a SQLAlchemy execution of the same statement."""
+    at = datetime(2026, 12, 4, 23, 59, 58, 123456, tzinfo=UTC)
+    detail = {"scopes": ["openid", "profile"], "count": 3, "nothing": None, "name": "Zoë"}
+    async with ctx.db.transaction() as connection:
+        await connection.execute(
+            insert(audit_events).values(at=at, event="unit.first-row", detail=detail)
+        )
+    statement = select(audit_events).where(audit_events.c.event == bindparam("event"))
+    fast = await ctx.db.first(statement, {"event": "unit.first-row"})
+    again = await ctx.db.first(statement, {"event": "unit.first-row"})  # compiled once, reused
+    async with ctx.db.read() as connection:
+        row = (await connection.execute(statement, {"event": "unit.first-row"})).one()
+    assert fast is not None and again is not None
+    assert dict(fast) == dict(again) == dict(row._mapping)
+    assert fast["detail"] == detail
+    assert fast["at"] == at and fast["at"].utcoffset() == timedelta(0)
+    assert fast["actor"] is None
+    assert await ctx.db.first(statement, {"event": "unit.no-such-event"}) is None

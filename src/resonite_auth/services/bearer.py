@@ -60,9 +60,7 @@ async def authorize_bearer(ctx: Context, token: str | None, *, required_scope: s
     """
     if token is None:
         raise MissingToken("An access token is required.")
-    async with ctx.db.read() as connection:
-        row = (await connection.execute(LIVE_TOKEN, {"digest": digest(token)})).first()
-    m = row._mapping if row is not None else None
+    m = await ctx.db.first(LIVE_TOKEN, {"digest": digest(token)})
     if (
         m is None
         or m["kind"] != TokenKind.ACCESS.value

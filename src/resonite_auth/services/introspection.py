@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import RowMapping
 
 from resonite_auth.domain.clients import Client, ClientStatus
 from resonite_auth.domain.grants import TokenKind
@@ -47,12 +47,12 @@ async def introspect(ctx: Context, params: Params, authorization: str | None) ->
     }
 
 
-def _may_see(client: Client, row: RowMapping) -> bool:
+def _may_see(client: Client, row: Mapping[Any, Any]) -> bool:
     """A client sees its own tokens; a client flagged as resource server sees any."""
     return client.is_resource_server or row["client_id"] == client.client_id
 
 
-def _is_active(row: RowMapping, now: datetime) -> bool:
+def _is_active(row: Mapping[Any, Any], now: datetime) -> bool:
     absolute = row["absolute_expires_at"]
     return (
         row["revoked_at"] is None
@@ -81,7 +81,5 @@ _TOKEN_STATE = (
 )
 
 
-async def _token_state(ctx: Context, token_digest: str) -> RowMapping | None:
-    async with ctx.db.read() as connection:
-        row = (await connection.execute(_TOKEN_STATE, {"token_digest": token_digest})).first()
-    return row._mapping if row is not None else None
+async def _token_state(ctx: Context, token_digest: str) -> Mapping[Any, Any] | None:
+    return await ctx.db.first(_TOKEN_STATE, {"token_digest": token_digest})

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,7 +87,7 @@ class AccountRepository:
         )
 
 
-def to_account(row: RowMapping) -> Account:
+def to_account(row: Mapping[Any, Any]) -> Account:
     return Account(
         id=row["id"],
         username=row["username"],

@@ -148,6 +148,29 @@ def test_recent_sign_in_satisfies_max_age(
     assert "auth_time" in id_token_claims(server, token["id_token"])
 
 
+def test_signed_in_with_a_covering_grant_gets_the_code_from_authorize_itself(
+    server: LiveServer, client: dict[str, Any], user: dict[str, Any], database_url: str
+) -> None:
+    """No page would ask anything, so /connect/authorize answers with the code at once: no
+    pending interaction is written, no extra redirect through the server."""
+    agent, _ = connected(server, client, user)
+    interactions = (
+        "SELECT COUNT(*) FROM interactions "
+        f"WHERE CAST(params AS TEXT) LIKE '%{client['client_id']}%'"
+    )
+    before = scalar(database_url, interactions)
+    started = start(server, client, "openid profile")
+    answer = agent.http.get(started.url)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(REDIRECT + "?code=")
+    assert scalar(database_url, interactions) == before
+    token = finish(server, started, answer)
+    assert id_token_claims(server, token["id_token"])["sub"] == user["id"]
+    # A scope beyond the grant still goes through the consent page.
+    wider = agent.http.get(start(server, client, "openid email").url)
+    assert wider.headers["location"].startswith("/interaction/")
+
+
 def test_prompt_consent_asks_again_even_with_a_grant(
     server: LiveServer, client: dict[str, Any], user: dict[str, Any]
 ) -> None:

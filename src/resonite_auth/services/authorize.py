@@ -106,6 +106,27 @@ async def answer_without_interaction(
     return await issue_code(ctx, request, browser_session, account, interaction_id=None)
 
 
+async def code_without_pages(
+    ctx: Context,
+    request: AuthorizationRequest,
+    session: tuple[BrowserSession, Account] | None,
+) -> str | None:
+    """The code at once, when no page would ask anything: the person is signed in recently
+    enough (two-step included), `prompt` asks for neither login nor consent, and the remembered
+    grant covers the scopes. None when a page is needed; the interaction then decides."""
+    if session is None or "consent" in request.prompt:
+        return None
+    browser_session, account = session
+    if needs_login(request, browser_session, None, ctx, account):
+        return None
+    if not grant_covers(await current_grant(ctx, account.id, request.client_id), request.scopes):
+        return None
+    try:
+        return await issue_code(ctx, request, browser_session, account, interaction_id=None)
+    except ConsentRequired:
+        return None  # the grant was revoked meanwhile: let the consent page ask again
+
+
 async def start_interaction(
     ctx: Context, request: AuthorizationRequest, browser_binding: str
 ) -> str:

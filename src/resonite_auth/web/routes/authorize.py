@@ -52,9 +52,12 @@ async def authorize(request: Request) -> Response:
     state = None if params.is_repeated("state") else params.raw("state")
     try:
         auth_request = validate(params, client, redirect_uri)
+        session = await current_session(ctx, read_cookie(request, "session"))
         if "none" in auth_request.prompt:
-            session = await current_session(ctx, read_cookie(request, "session"))
             return see_other(await flow.answer_without_interaction(ctx, auth_request, session))
+        at_once = await flow.code_without_pages(ctx, auth_request, session)
+        if at_once is not None:
+            return see_other(at_once)
     except OAuthError as error:
         return see_other(
             error_redirect(redirect_uri, error, state=state, issuer=ctx.settings.issuer)

@@ -71,14 +71,14 @@ def test_at_hash_matches_oidc_example() -> None:
     )
 
 
-def test_passwords_verify_and_dummy() -> None:
+async def test_passwords_verify_and_dummy() -> None:
     passwords = Passwords()
-    stored = passwords.hash("s3cret password")
+    stored = await passwords.hash("s3cret password")
     assert stored.startswith("$argon2id$")
-    assert passwords.verify(stored, "s3cret password")
-    assert not passwords.verify(stored, "wrong")
-    assert not passwords.verify(None, "s3cret password")
-    assert not passwords.verify("not a hash", "x")
+    assert await passwords.verify(stored, "s3cret password")
+    assert not await passwords.verify(stored, "wrong")
+    assert not await passwords.verify(None, "s3cret password")
+    assert not await passwords.verify("not a hash", "x")
 
 
 def basic(value: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
 
 from argon2 import PasswordHasher
@@ -19,11 +20,16 @@ class Passwords:
         # memory, which a worker that never checks a password should not hold at its peak.
         return self._hasher.hash("dummy password to spend the same time")
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    # argon2id spends tens of milliseconds of CPU by design; in a worker thread (argon2-cffi
+    # releases the GIL), so the event loop keeps answering other requests meanwhile.
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
 
-    def verify(self, stored_hash: str | None, password: str) -> bool:
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches. With no stored hash, spend the same time and say no."""
+        return await asyncio.to_thread(self._verify, stored_hash, password)
+
+    def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(stored_hash or self._dummy_hash, password) and bool(
                 stored_hash

@@ -37,7 +37,7 @@ async def change_password(
     await limits.guard(ctx, subjects)
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(account.username)
-    if not ctx.passwords.verify(found[1] if found else None, current):
+    if not await ctx.passwords.verify(found[1] if found else None, current):
         await limits.count_failure(ctx, subjects, ip=ip)
         raise ValidationFailed("Your current password is not right.")
     check_new_password(account, new, confirm)
@@ -55,7 +55,7 @@ async def set_password(
     ip: str | None,
     event: str,
 ) -> None:
-    password_hash = ctx.passwords.hash(new)
+    password_hash = await ctx.passwords.hash(new)
     now = ctx.clock()
     async with ctx.db.transaction() as connection:
         await AccountRepository(connection).set_password_hash(account.id, password_hash)

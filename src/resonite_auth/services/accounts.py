@@ -48,7 +48,7 @@ def check_new_account(new: NewAccount) -> None:
 
 async def create_account(ctx: Context, new: NewAccount, *, actor: str = "cli") -> Account:
     check_new_account(new)
-    password_hash = ctx.passwords.hash(new.password)
+    password_hash = await ctx.passwords.hash(new.password)
     now = ctx.clock()
     account_id = new_user_id()
     async with ctx.db.transaction() as connection:
@@ -97,7 +97,7 @@ async def authenticate(
     account, stored_hash = found if found else (None, None)
     subjects = limits.signin_subjects(ctx.settings, account.id if account else None, login, ip)
     await limits.guard(ctx, subjects)
-    matches = ctx.passwords.verify(stored_hash, password)
+    matches = await ctx.passwords.verify(stored_hash, password)
     if account is None or stored_hash is None or not matches or account.is_locked:
         reason = "unknown" if account is None else "locked" if matches else "password"
         event = AuditEvent(
@@ -110,11 +110,13 @@ async def authenticate(
             await record(connection, event, ctx.clock())
         await limits.count_failure(ctx, subjects, ip=ip)
         return None
+    # Hashed before the unit of work: the write lock is not held while argon2 works.
+    rehashed = (
+        await ctx.passwords.hash(password) if ctx.passwords.needs_rehash(stored_hash) else None
+    )
     async with ctx.db.transaction() as connection:
-        if ctx.passwords.needs_rehash(stored_hash):
-            await AccountRepository(connection).set_password_hash(
-                account.id, ctx.passwords.hash(password)
-            )
+        if rehashed is not None:
+            await AccountRepository(connection).set_password_hash(account.id, rehashed)
         await record(
             connection, AuditEvent("signin.password", account_id=account.id, ip=ip), ctx.clock()
         )

@@ -88,7 +88,7 @@ async def disable(
     await limits.guard(ctx, subjects)
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(account.username)
-    password_ok = ctx.passwords.verify(found[1] if found else None, password)
+    password_ok = await ctx.passwords.verify(found[1] if found else None, password)
     code_ok = password_ok and await check_second_factor(ctx, account.id, code, ip=ip)
     if not code_ok:
         await limits.count_failure(ctx, subjects, ip=ip)
@@ -108,7 +108,7 @@ async def new_recovery_codes(
     await limits.guard(ctx, subjects)
     async with ctx.db.read() as connection:
         found = await AccountRepository(connection).credentials_by_login(account.username)
-    if not ctx.passwords.verify(found[1] if found else None, password):
+    if not await ctx.passwords.verify(found[1] if found else None, password):
         await limits.count_failure(ctx, subjects, ip=ip)
         raise ValidationFailed("Your password is not right.")
     codes = totp.new_recovery_codes()

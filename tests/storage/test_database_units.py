@@ -15,7 +15,8 @@ from resonite_auth.config import Settings
 from resonite_auth.services.context import Context
 from resonite_auth.storage.database import InlineConnection
 from resonite_auth.storage.migrate import upgrade
-from resonite_auth.storage.tables import audit_events, server_settings
+from resonite_auth.services.accounts import NewAccount, create_account
+from resonite_auth.storage.tables import accounts, audit_events, server_settings
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,20 @@ async def test_first_gives_the_row_sqlalchemy_gives(ctx: Context) -> None:
     assert fast["at"] == at and fast["at"].utcoffset() == timedelta(0)
     assert fast["actor"] is None
     assert await ctx.db.first(statement, {"event": "unit.no-such-event"}) is None
+
+
+async def test_first_gives_an_account_row_as_sqlalchemy_does(ctx: Context) -> None:
+    """Booleans, JSON lists, timestamps and NULLs of a whole account row come out of the hot
+    path (pysqlite or asyncpg directly) exactly as SQLAlchemy gives them."""
+    account = await create_account(
+        ctx, NewAccount("Row Check", "row.check@example.test", "a long pass phrase", True, True)
+    )
+    statement = select(accounts).where(accounts.c.id == bindparam("id"))
+    fast = await ctx.db.first(statement, {"id": account.id})
+    async with ctx.db.read() as connection:
+        row = (await connection.execute(statement, {"id": account.id})).one()
+    assert fast is not None
+    assert dict(fast) == dict(row._mapping)
+    assert list(fast) == list(row._mapping)  # same keys, same order
+    assert fast["is_admin"] is True and fast["is_locked"] is False
+    assert fast["tags"] == [] and fast["registration_date"].utcoffset() == timedelta(0)

@@ -13,8 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from resonite_auth.storage.hot_reads import PostgresHotReads, SqliteHotReads
 from resonite_auth.storage.inline_sqlite import (
-    HotReader,
     InlineConnection,
     begin_immediate,
     reader_engine,
@@ -63,14 +63,14 @@ class Database:
         self._reader = self.engine.execution_options(**read_options)
         # Units of work on a SQLite file run inline, on the event loop's thread (see
         # inline_sqlite); aiosqlite remains for an in-memory database and for migrations.
-        self.is_postgresql = self.url.get_backend_name() == "postgresql"
-        # Hot statements compiled for the driver (see `first`), by the statement's identity.
-        self._driver_sql: dict[int, tuple[Select[Any], str, list[str]]] = {}
         self._inline: tuple[Engine, Engine] | None = None
-        self._hot_reader: HotReader | None = None
+        # Hot lookups run by the driver itself (see `first`).
+        self._hot: SqliteHotReads | PostgresHotReads | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
-            self._hot_reader = HotReader(self._inline[0])
+            self._hot = SqliteHotReads(self._inline[0])
+        elif self.url.get_backend_name() == "postgresql":
+            self._hot = PostgresHotReads(self.url, self.engine.dialect, max(pool_size // 2, 2))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -115,45 +115,22 @@ class Database:
 
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, str]
-    ) -> Mapping[Any, Any] | None:
-        """The first row of a hot read-only query, by the cheapest path of each database.
-
-        On a SQLite file pysqlite runs it directly (see HotReader). On PostgreSQL the statement
-        is compiled once and run by asyncpg itself: SQLAlchemy's execution layer costs more
-        than the query (measured, profile API: 0.41 -> 0.30 ms of CPU per request). The row is
-        the same: SQLAlchemy sets asyncpg's JSON codecs on every connection, and timestamptz
-        arrives as aware UTC datetimes. Parameters reach the driver as they are, with no type
-        processing: text only.
-        """
-        if self._hot_reader is not None:
-            return self._hot_reader.first(statement, parameters)
-        if not self.is_postgresql:
-            async with self.read() as connection:
-                row = (await connection.execute(statement, parameters)).first()
-            return None if row is None else row._mapping
-        sql, names = self._for_driver(statement)
-        async with self.read() as connection:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            record = await driver.fetchrow(sql, *(parameters[name] for name in names))
-        return None if record is None else dict(record.items())
-
-    def _for_driver(self, statement: Select[Any]) -> tuple[str, list[str]]:
-        """The statement's SQL for the driver, and its parameter names in positional order."""
-        known = self._driver_sql.get(id(statement))
-        if known is None or known[0] is not statement:
-            compiled = statement.compile(dialect=self.engine.dialect)
-            known = (statement, str(compiled), list(compiled.positiontup or []))
-            self._driver_sql[id(statement)] = known
-        return known[1], known[2]
+    ) -> Mapping[str, Any] | None:
+        """The first row of a hot read-only query, run by the driver itself (see hot_reads);
+        the row is the one a SQLAlchemy execution gives. Parameters: text only."""
+        if self._hot is not None:
+            return await self._hot.first(statement, parameters)
+        async with self.read() as connection:  # an in-memory SQLite database
+            row = (await connection.execute(statement, parameters)).first()
+        return None if row is None else row._mapping
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
-        if self._hot_reader is not None:
-            self._hot_reader.close()
+        if self._hot is not None:
+            await self._hot.close()
         for engine in self._inline or ():
             engine.dispose()
         await self.engine.dispose()

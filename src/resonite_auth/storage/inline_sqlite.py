@@ -11,18 +11,13 @@ refused at once by SQLite and waits its turn with `asyncio.sleep`.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, Select, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, create_engine, event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
-
-if TYPE_CHECKING:
-    from sqlalchemy.sql.type_api import _ResultProcessorType
+from sqlalchemy.pool import ConnectionPoolEntry
 
 # A read waits only in rare recovery cases in WAL mode
 # (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode); it then blocks
@@ -138,58 +133,3 @@ def _engine(url: URL, pool_size: int, *, busy_seconds: int, query_only: bool) ->
         cursor.close()
 
     return engine
-
-
-class HotReader:
-    """The first row of a hot read-only statement, with no SQLAlchemy execution at all.
-
-    SQLAlchemy's execution and row layers cost more than a primary-key lookup on a local file
-    (measured: a quarter of the profile API's CPU). Each statement is compiled once; its rows
-    pass through the same per-column result processors SQLAlchemy applies (datetimes parsed
-    and tagged UTC, JSON decoded, booleans), so the values are the ones a SQLAlchemy execution
-    gives. One connection is enough: a statement runs to completion before the loop moves on.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._checked_out: PoolProxiedConnection | None = None
-        self._prepared: dict[int, tuple[Select[Any], str, list[str], list[_Column]]] = {}
-
-    def first(self, statement: Select[Any], parameters: Mapping[str, Any]) -> dict[str, Any] | None:
-        known = self._prepared.get(id(statement))
-        if known is None or known[0] is not statement:
-            known = self._prepared[id(statement)] = (statement, *self._prepare(statement))
-        _, sql, names, columns = known
-        row = self._reader().execute(sql, [parameters[name] for name in names]).fetchone()
-        if row is None:
-            return None
-        return {
-            name: value if process is None else process(value)
-            for (name, process), value in zip(columns, row, strict=True)
-        }
-
-    def close(self) -> None:
-        if self._checked_out is not None:
-            self._checked_out.close()  # back to the reader pool, which the engine disposes of
-            self._checked_out = None
-
-    def _prepare(self, statement: Select[Any]) -> tuple[str, list[str], list[_Column]]:
-        dialect = self.engine.dialect
-        compiled = statement.compile(dialect=dialect)
-        columns = [
-            (str(column.key), column.type._cached_result_processor(dialect, None))
-            for column in statement.selected_columns
-        ]
-        return str(compiled), list(compiled.positiontup or []), columns
-
-    def _reader(self) -> sqlite3.Connection:
-        if self._checked_out is None:
-            # A reader pool's connection, so with its pragmas (query_only included), checked
-            # out for as long as this reader lives.
-            self._checked_out = self.engine.raw_connection()
-        connection = self._checked_out.dbapi_connection
-        assert isinstance(connection, sqlite3.Connection)
-        return connection
-
-
-_Column = tuple[str, "_ResultProcessorType[Any] | None"]  # name, SQLAlchemy's processor

@@ -117,9 +117,20 @@ class PostgresHotReads:
         async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self.dsn, min_size=0, max_size=self.max_size, init=_json_codecs
+                    self.dsn,
+                    min_size=0,
+                    max_size=self.max_size,
+                    init=_json_codecs,
+                    reset=_nothing_to_reset,
                 )
         return self._pool
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """This pool runs single SELECTs in autocommit: no SET, LISTEN, cursor or lock outlives a
+    statement, so asyncpg's default reset (a round trip of RESET ALL, UNLISTEN, CLOSE ALL and
+    unlocks on every release) has nothing to undo. asyncpg still rolls back an open
+    transaction before calling this."""
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:

@@ -24,6 +24,10 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class RequestTooLarge(InvalidRequest):
+    status_code = 413  # RFC 9110 §15.5.14
+
+
 class InvalidClient(OAuthError):
     error = "invalid_client"
     status_code = 401

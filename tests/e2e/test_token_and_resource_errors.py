@@ -97,6 +97,52 @@ def test_request_shape_errors(server: LiveServer, client: dict[str, Any]) -> Non
     )
 
 
+def test_oversized_bodies_are_refused_unread(
+    server: LiveServer, person: dict[str, Any], agent: UserAgent
+) -> None:
+    """An OAuth endpoint reads at most 64 KiB: a larger body, declared or streamed without a
+    length, gets 413 invalid_request, and the code inside it stays unspent."""
+    client = server.create_client([REDIRECT], name="Body Size App")
+    issued = obtain_code(server, agent, client, person, REDIRECT, "openid profile")
+    form = "&".join(f"{key}={value}" for key, value in code_data(issued).items())
+    oversized = (form + "&padding=" + "x" * (64 * 1024)).encode()
+    auth = (client["client_id"], client["client_secret"])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def streamed() -> Iterator[bytes]:  # chunked transfer: no Content-Length to go by
+        for start in range(0, len(oversized), 8192):
+            yield oversized[start : start + 8192]
+
+    for path in ("/connect/token", "/connect/introspect", "/connect/revocation"):
+        url = f"{server.url}{path}"
+        assert_error(
+            httpx.post(url, content=oversized, auth=auth, headers=headers), "invalid_request", 413
+        )
+        assert_error(
+            httpx.post(url, content=streamed(), auth=auth, headers=headers), "invalid_request", 413
+        )
+    # Nothing was redeemed: the same code, in a body of ordinary size, still works.
+    assert redeem(server, client, issued).status_code == 200
+
+
+def test_oauth_endpoints_methods_and_headers(server: LiveServer, client: dict[str, Any]) -> None:
+    """Token, introspection and revocation are answered before the framework's routing: other
+    methods get 405 with Allow, and every answer carries the security headers."""
+    for path in ("/connect/token", "/connect/introspect", "/connect/revocation"):
+        url = f"{server.url}{path}"
+        for method in ("GET", "PUT", "DELETE"):
+            refused = httpx.request(method, url)
+            assert refused.status_code == 405, (path, method)
+            assert refused.headers["allow"] == "POST"
+            assert refused.json()["error"] == "invalid_request"
+            assert refused.headers["x-frame-options"] == "DENY"
+        answer = httpx.post(url, data={}, auth=(client["client_id"], client["client_secret"]))
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+
+
 def test_client_authentication_errors(server: LiveServer, client: dict[str, Any]) -> None:
     url = f"{server.url}/connect/token"
     data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT}

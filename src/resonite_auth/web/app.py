@@ -81,7 +81,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     for router in (
         discovery.router,
         authorize.router,
-        token.router,
         account.router,
         device.router,
         signin_steps.router,
@@ -90,7 +89,6 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         registration.router,
         endsession.router,
         health.router,
-        revocation.router,
         developers.router,
         developer_secrets.router,
         admin_applications.router,
@@ -102,7 +100,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         Edge,
         metrics=app.state.metrics,
         documents=app.state.documents,
-        endpoints=resources.endpoints(ctx),
+        endpoints={**resources.endpoints(ctx), **token.endpoints(), **revocation.endpoints()},
     )
     return app
 

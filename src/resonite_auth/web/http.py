@@ -14,6 +14,7 @@ from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.errors import (
     InvalidRequest,
     OAuthError,
+    RequestTooLarge,
     UnverifiedRedirect,
 )
 from resonite_auth.oauth.params import Params
@@ -25,6 +26,9 @@ from resonite_auth.services.sessions import current_session
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM_TYPE = "application/x-www-form-urlencoded"
+# The largest body an OAuth endpoint reads: a signed client assertion is a few kilobytes, so this
+# is generous, and a client cannot make the server hold megabytes per request.
+OAUTH_FORM_LIMIT = 64 * 1024
 
 
 def context_of(request: Request) -> Context:
@@ -77,11 +81,21 @@ async def form_params(request: Request) -> Params:
 
 
 async def oauth_form(request: Request) -> Params:
-    """The body of an OAuth endpoint request, which must be urlencoded (RFC 6749 §3.2)."""
+    """The body of an OAuth endpoint request, which must be urlencoded (RFC 6749 §3.2) and at
+    most OAUTH_FORM_LIMIT bytes (read no further than that)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise InvalidRequest(f"The request must be sent as {FORM_TYPE}.")
-    return await form_params(request)
+    too_large = RequestTooLarge(f"The request body is larger than {OAUTH_FORM_LIMIT} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > OAUTH_FORM_LIMIT:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > OAUTH_FORM_LIMIT:
+            raise too_large
+    return Params(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 def render(

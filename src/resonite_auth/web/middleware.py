@@ -90,6 +90,12 @@ async def send_json(
 
 
 SERVER_ERROR = b'{"error":"server_error","error_description":"An unexpected error occurred."}'
+METHOD_NOT_ALLOWED = b'{"error":"invalid_request","error_description":"Method Not Allowed"}'
+
+
+async def send_method_not_allowed(send: Send, allow: bytes) -> None:
+    """RFC 9110 §15.5.6: 405 with the methods the resource takes."""
+    await send_json(send, 405, METHOD_NOT_ALLOWED, [(b"allow", allow)])
 
 
 class Edge:

@@ -18,7 +18,7 @@ from resonite_auth.oauth.metadata import PROFILE_PATH, USERINFO_PATH
 from resonite_auth.oauth.profile import profile_document, userinfo_claims
 from resonite_auth.services.bearer import Authorized, authorize_bearer, bearer_from_header
 from resonite_auth.services.context import Context
-from resonite_auth.web.middleware import send_json
+from resonite_auth.web.middleware import send_json, send_method_not_allowed
 
 NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
@@ -63,8 +63,7 @@ class BearerResource:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in self.methods:
-            body = {"error": "invalid_request", "error_description": "Method Not Allowed"}
-            await send_json(send, 405, encode(body), [(b"allow", self.allow)])
+            await send_method_not_allowed(send, self.allow)
             return
         # RFC 6750 §2.1 only: a token in the query string is refused (RFC 9700 §4.3.2).
         token = bearer_from_header(header(scope, b"authorization"))

@@ -1,14 +1,17 @@
 """`POST /connect/revocation` (RFC 7009 §2) and `POST /connect/introspect` (RFC 7662 §2).
 
-Both take an urlencoded body and answer RFC 6749 §5.2 errors as JSON, never FastAPI's 422.
+Both take an urlencoded body and answer RFC 6749 §5.2 errors as JSON; `Edge` calls them before
+the framework's routing (see web/plain.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from resonite_auth.errors import OAuthError
 from resonite_auth.oauth.metadata import INTROSPECTION_PATH, REVOCATION_PATH
@@ -21,12 +24,11 @@ from resonite_auth.web.http import (
     oauth_error_json,
     oauth_form,
 )
+from resonite_auth.web.plain import PlainEndpoint
 
-router = APIRouter()
 log = logging.getLogger("resonite_auth.revocation")
 
 
-@router.post(REVOCATION_PATH)
 async def revocation_endpoint(request: Request) -> Response:
     try:
         params = await oauth_form(request)
@@ -43,7 +45,6 @@ async def revocation_endpoint(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post(INTROSPECTION_PATH)
 async def introspection_endpoint(request: Request) -> JSONResponse:
     try:
         params = await oauth_form(request)
@@ -52,3 +53,11 @@ async def introspection_endpoint(request: Request) -> JSONResponse:
         log.info("introspection refused: %s (%s)", error.error, error.detail)
         return oauth_error_json(error)
     return JSONResponse(body, headers=NO_STORE)
+
+
+def endpoints() -> Mapping[str, ASGIApp]:
+    """Edge's table: path → endpoint."""
+    return {
+        REVOCATION_PATH: PlainEndpoint(revocation_endpoint, methods=("POST",)),
+        INTROSPECTION_PATH: PlainEndpoint(introspection_endpoint, methods=("POST",)),
+    }

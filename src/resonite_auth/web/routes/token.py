@@ -1,23 +1,28 @@
-"""`POST /connect/token` (RFC 6749 §3.2): the body is parsed here, errors are RFC 6749 §5.2."""
+"""`POST /connect/token` (RFC 6749 §3.2): the body is parsed here, errors are RFC 6749 §5.2.
+
+Called by `Edge` before the framework's routing (see web/plain.py).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp
 
 from resonite_auth.errors import AuthorizationPending, OAuthError, SlowDown
+from resonite_auth.oauth.metadata import TOKEN_PATH
 from resonite_auth.security.ratelimit import RateLimited
 from resonite_auth.services import limits
 from resonite_auth.services.token_endpoint import token
 from resonite_auth.web.http import NO_STORE, client_ip, context_of, oauth_error_json, oauth_form
+from resonite_auth.web.plain import PlainEndpoint
 
-router = APIRouter()
 log = logging.getLogger("resonite_auth.token")
 
 
-@router.post("/connect/token")
 async def token_endpoint(request: Request) -> JSONResponse:
     ctx = context_of(request)
     subjects: limits.Subjects = [(limits.token_address(ctx.settings), client_ip(request))]
@@ -46,3 +51,8 @@ def too_many_requests(error: RateLimited) -> JSONResponse:
         status_code=429,
         headers={"Retry-After": str(error.retry_after), **NO_STORE},
     )
+
+
+def endpoints() -> Mapping[str, ASGIApp]:
+    """Edge's table: path → endpoint."""
+    return {TOKEN_PATH: PlainEndpoint(token_endpoint, methods=("POST",))}

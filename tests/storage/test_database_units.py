@@ -12,10 +12,14 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from resonite_auth.config import Settings
+from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.context import Context
 from resonite_auth.storage.database import InlineConnection
 from resonite_auth.storage.migrate import upgrade
-from resonite_auth.services.accounts import NewAccount, create_account
+from resonite_auth.storage.repositories.sessions import (
+    SessionRepository,
+    live_session_with_account,
+)
 from resonite_auth.storage.tables import accounts, audit_events, server_settings
 
 
@@ -174,3 +178,42 @@ async def test_first_gives_an_account_row_as_sqlalchemy_does(ctx: Context) -> No
     assert list(fast) == list(row._mapping)  # same keys, same order
     assert fast["is_admin"] is True and fast["is_locked"] is False
     assert fast["tags"] == [] and fast["registration_date"].utcoffset() == timedelta(0)
+
+
+async def test_live_session_with_account(ctx: Context) -> None:
+    """One driver-run lookup: a live session and its account; an ended or expired session, or
+    an unknown digest, is no session."""
+    account = await create_account(
+        ctx, NewAccount("Session Row", "session.row@example.test", "a long pass phrase")
+    )
+    now = datetime.now(UTC)
+    base = {
+        "account_id": account.id,
+        "created_at": now - timedelta(hours=1),
+        "auth_time": now - timedelta(hours=1),
+        "amr": ["pwd", "otp"],
+        "last_seen_at": now - timedelta(minutes=5),
+        "user_agent": "test",
+        "ip": "127.0.0.1",
+    }
+    async with ctx.db.transaction() as connection:
+        sessions = SessionRepository(connection)
+        await sessions.add({**base, "id_digest": "1" * 64, "expires_at": now + timedelta(hours=1)})
+        await sessions.add(
+            {**base, "id_digest": "2" * 64, "expires_at": now - timedelta(seconds=1)}
+        )
+        await sessions.add(
+            {**base, "id_digest": "3" * 64, "expires_at": now + timedelta(hours=1), "ended_at": now}
+        )
+    found = await live_session_with_account(ctx.db, "1" * 64, now)
+    assert found is not None
+    session, who = found
+    assert (session.id_digest, session.account_id, session.amr) == (
+        "1" * 64,
+        account.id,
+        ["pwd", "otp"],
+    )
+    assert session.auth_time == base["auth_time"] and session.last_seen_at == base["last_seen_at"]
+    assert who == account
+    for refused in ("2" * 64, "3" * 64, "4" * 64):
+        assert await live_session_with_account(ctx.db, refused, now) is None

@@ -22,7 +22,7 @@ from resonite_auth.services.keyring import KeyRing
 from resonite_auth.services.keys import rotate_key
 from resonite_auth.storage.migrate import alembic_config, upgrade
 from resonite_auth.storage.repositories.accounts import AccountRepository
-from resonite_auth.storage.repositories.clients import ClientRepository
+from resonite_auth.storage.repositories.clients import ClientRepository, authenticating_client
 from resonite_auth.storage.repositories.grants import (
     CodeRepository,
     ConnectedAppRepository,
@@ -197,7 +197,8 @@ async def test_key_ring_reload_imports_only_new_keys(
 
 
 async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None:
-    """`authenticating`: the client, and whether a live secret of that client has the digest."""
+    """`authenticating_client`: the client, and whether a live secret of that client has the
+    digest (run by the driver itself, on both databases)."""
     now = datetime.now(UTC)
     made = [
         (
@@ -218,8 +219,7 @@ async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None
         await repository.add_secret(other_id, "f" * 64, now)
 
     async def check(client: str, secret_digest: str | None) -> bool | None:
-        async with ctx.db.read() as connection:
-            found = await ClientRepository(connection).authenticating(client, secret_digest, now)
+        found = await authenticating_client(ctx.db, client, secret_digest, now)
         if found is None:
             return None
         assert found[0].client_id == client

@@ -25,7 +25,7 @@ from resonite_auth.security.tokens import digest, new_secret, same
 from resonite_auth.services.audit import record
 from resonite_auth.services.consent import remember_consent
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.clients import ClientRepository
+from resonite_auth.storage.repositories.clients import ClientRepository, client_by_id
 from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
 from resonite_auth.storage.repositories.sessions import InteractionRepository
 
@@ -37,8 +37,7 @@ EXPIRED = UnverifiedRedirect(
 
 
 async def active_client(ctx: Context, params: Params, client_id: str) -> Client:
-    async with ctx.db.read() as connection:
-        client = await ClientRepository(connection).by_id(client_id)
+    client = await client_by_id(ctx.db, client_id)
     if client is None:
         raise UnverifiedRedirect(
             "Unknown application", "No application is registered under this client id."
@@ -100,9 +99,7 @@ async def answer_without_interaction(
     if needs_second_factor(browser_session, account):
         # Signed in, but the second step is missing: only a page can ask for it.
         raise InteractionRequired("The user must complete two-step sign-in.")
-    grant = await current_grant(ctx, account.id, request.client_id)
-    if not grant_covers(grant, request.scopes):
-        raise ConsentRequired("The user has not consented to these scopes.")
+    # issue_code checks, in its write unit, that the grant covers the scopes (ConsentRequired).
     return await issue_code(ctx, request, browser_session, account, interaction_id=None)
 
 
@@ -119,12 +116,11 @@ async def code_without_pages(
     browser_session, account = session
     if needs_login(request, browser_session, None, ctx, account):
         return None
-    if not grant_covers(await current_grant(ctx, account.id, request.client_id), request.scopes):
-        return None
     try:
+        # Checks, in its write unit, that the remembered grant covers the scopes.
         return await issue_code(ctx, request, browser_session, account, interaction_id=None)
     except ConsentRequired:
-        return None  # the grant was revoked meanwhile: let the consent page ask again
+        return None  # no grant, or not for all of these scopes: the consent page asks
 
 
 async def start_interaction(

@@ -24,7 +24,11 @@ from resonite_auth.services.client_assertion import (
 )
 from resonite_auth.services.client_options import ClientOptions, check_options
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.clients import ClientRepository
+from resonite_auth.storage.repositories.clients import (
+    ClientRepository,
+    authenticating_client,
+    client_by_id,
+)
 
 __all__ = [
     "NewClient",
@@ -217,10 +221,7 @@ async def authenticate_client(
     if credentials.assertion is not None:
         return await _authenticate_assertion(ctx, credentials, endpoint)
     secret_digest = digest(credentials.secret) if credentials.secret is not None else None
-    async with ctx.db.read() as connection:
-        found = await ClientRepository(connection).authenticating(
-            credentials.client_id, secret_digest, ctx.clock()
-        )
+    found = await authenticating_client(ctx.db, credentials.client_id, secret_digest, ctx.clock())
     if found is None:
         raise InvalidClient("Client authentication failed.", detail="unknown client")
     client, valid_secret = found
@@ -238,8 +239,7 @@ async def _authenticate_assertion(
     ctx: Context, credentials: ClientCredentials, endpoint: str | None
 ) -> Client:
     assert credentials.assertion is not None
-    async with ctx.db.read() as connection:
-        client = await ClientRepository(connection).by_id(credentials.client_id)
+    client = await client_by_id(ctx.db, credentials.client_id)
     if client is None:
         raise InvalidClient("Client authentication failed.", detail="unknown client")
     audiences = {ctx.settings.issuer, ctx.settings.url("/connect/token")}

@@ -10,8 +10,7 @@ from resonite_auth.domain.grants import BrowserSession
 from resonite_auth.security.tokens import digest, new_secret
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.accounts import AccountRepository
-from resonite_auth.storage.repositories.sessions import SessionRepository
+from resonite_auth.storage.repositories.sessions import SessionRepository, live_session_with_account
 
 # "Last seen" is kept to the minute; writing it on every request would serialise readers.
 TOUCH_AFTER = timedelta(seconds=60)
@@ -49,13 +48,10 @@ async def current_session(ctx: Context, raw: str | None) -> tuple[BrowserSession
     """The live session and its account; a locked account has no session."""
     if not raw:
         return None
-    async with ctx.db.read() as connection:
-        session = await SessionRepository(connection).live(digest(raw), ctx.clock())
-        if session is None:
-            return None
-        account = await AccountRepository(connection).by_id(session.account_id)
-    if account is None or account.is_locked:
+    found = await live_session_with_account(ctx.db, digest(raw), ctx.clock())
+    if found is None or found[1].is_locked:
         return None
+    session, account = found
     now = ctx.clock()
     if session.last_seen_at is None or now - session.last_seen_at > TOUCH_AFTER:
         async with ctx.db.transaction() as connection:

@@ -114,10 +114,10 @@ class Database:
             sync_connection.close()
 
     async def first(
-        self, statement: Select[Any], parameters: Mapping[str, str]
+        self, statement: Select[Any], parameters: Mapping[str, str | None]
     ) -> Mapping[str, Any] | None:
         """The first row of a hot read-only query, run by the driver itself (see hot_reads);
-        the row is the one a SQLAlchemy execution gives. Parameters: text only."""
+        the row is the one a SQLAlchemy execution gives. Parameters: text or None only."""
         if self._hot is not None:
             return await self._hot.first(statement, parameters)
         async with self.read() as connection:  # an in-memory SQLite database

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.clients import Client, ClientSecretInfo, ClientStatus
+from resonite_auth.storage.database import Database
 from resonite_auth.storage.tables import (
     authorization_codes,
     client_secrets,
@@ -18,28 +19,50 @@ from resonite_auth.storage.tables import (
     grants,
     tokens,
 )
-from resonite_auth.storage.types import UTCDateTime
 
 # Every token and introspection request reads its client: these statements are built once and
 # run with parameters, so no statement is constructed nor its cache key computed per call.
 _BY_ID = select(clients).where(clients.c.client_id == bindparam("client_id"))
-# The client and, in the same row, whether a live secret of it has this digest (NULL if none).
+# The client and, in the same row, its unrevoked secret with this digest (NULLs if none); the
+# secret's expiry is checked in Python, so the statement takes text parameters only and runs
+# by the driver (Database.first).
 _AUTHENTICATING = (
-    select(clients, client_secrets.c.digest.label("matching_secret"))
+    select(
+        clients,
+        client_secrets.c.digest.label("matching_secret"),
+        client_secrets.c.expires_at.label("matching_secret_expires_at"),
+    )
     .outerjoin(
         client_secrets,
         and_(
             client_secrets.c.digest == bindparam("secret_digest"),
             client_secrets.c.client_id == clients.c.client_id,
             client_secrets.c.revoked_at.is_(None),
-            or_(
-                client_secrets.c.expires_at.is_(None),
-                client_secrets.c.expires_at > bindparam("now", type_=UTCDateTime()),
-            ),
         ),
     )
     .where(clients.c.client_id == bindparam("client_id"))
 )
+
+
+async def client_by_id(db: Database, client_id: str) -> Client | None:
+    """The client with this id, by the driver (every authorization request reads it)."""
+    m = await db.first(_BY_ID, {"client_id": client_id})
+    return None if m is None else to_client(m)
+
+
+async def authenticating_client(
+    db: Database, client_id: str, secret_digest: str | None, now: datetime
+) -> tuple[Client, bool] | None:
+    """The client, and whether a live secret of it has this digest; one query.
+
+    The secret is looked up by digest (a primary key), so timing reveals nothing about it.
+    """
+    m = await db.first(_AUTHENTICATING, {"client_id": client_id, "secret_digest": secret_digest})
+    if m is None:
+        return None
+    expires_at = m["matching_secret_expires_at"]
+    live = m["matching_secret"] is not None and (expires_at is None or expires_at > now)
+    return to_client(m), live
 
 
 class ClientRepository:
@@ -52,19 +75,6 @@ class ClientRepository:
     async def by_id(self, client_id: str) -> Client | None:
         row = (await self._db.execute(_BY_ID, {"client_id": client_id})).first()
         return to_client(row._mapping) if row else None
-
-    async def authenticating(
-        self, client_id: str, secret_digest: str | None, now: datetime
-    ) -> tuple[Client, bool] | None:
-        """The client, and whether a live secret of it has this digest; one query.
-
-        The secret is looked up by digest (a primary key), so timing reveals nothing about it.
-        """
-        parameters = {"client_id": client_id, "secret_digest": secret_digest, "now": now}
-        row = (await self._db.execute(_AUTHENTICATING, parameters)).first()
-        if row is None:
-            return None
-        return to_client(row._mapping), row.matching_secret is not None
 
     async def list(self, status: ClientStatus | None = None) -> list[Client]:
         query = select(clients).order_by(clients.c.created_at)
@@ -197,7 +207,7 @@ class ClientRepository:
         return result.rowcount
 
 
-def to_client(row: RowMapping) -> Client:
+def to_client(row: Mapping[Any, Any]) -> Client:
     return Client(
         client_id=row["client_id"],
         name=row["name"],

@@ -14,11 +14,17 @@ from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecor
 from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
 
-# The token endpoint's statements, built once and run with parameters: no statement building
-# nor cache-key generation per request. (Bind names must not be column names of an UPDATE's
-# table: SQLAlchemy keeps those for the SET clause.)
+# The authorization and token endpoints' statements, built once and run with parameters: no
+# statement building nor cache-key generation per request. (Bind names must not be column names
+# of an UPDATE's table: SQLAlchemy keeps those for the SET clause.)
 _NOW = bindparam("now", type_=UTCDateTime())
 _GRANT_BY_ID = select(grants).where(grants.c.id == bindparam("grant_id"))
+_ACTIVE_GRANT = select(grants).where(
+    grants.c.account_id == bindparam("account_id"),
+    grants.c.client_id == bindparam("client_id"),
+    grants.c.revoked_at.is_(None),
+)
+_INSERT_CODE = insert(authorization_codes)
 # A grant is live when it is not revoked and its account exists and is not locked.
 _USE_LIVE_GRANT = (
     update(grants)
@@ -60,12 +66,8 @@ class GrantRepository:
         self._db = connection
 
     async def active_for(self, account_id: str, client_id: str) -> Grant | None:
-        query = select(grants).where(
-            grants.c.account_id == account_id,
-            grants.c.client_id == client_id,
-            grants.c.revoked_at.is_(None),
-        )
-        row = (await self._db.execute(query)).first()
+        parameters = {"account_id": account_id, "client_id": client_id}
+        row = (await self._db.execute(_ACTIVE_GRANT, parameters)).first()
         return _grant(row._mapping) if row else None
 
     async def by_id(self, grant_id: str) -> Grant | None:
@@ -151,7 +153,7 @@ class CodeRepository:
         self._db = connection
 
     async def add(self, values: dict[str, Any]) -> None:
-        await self._db.execute(insert(authorization_codes).values(**values))
+        await self._db.execute(_INSERT_CODE, values)
 
     async def by_digest(self, code_digest: str) -> IssuedCode | None:
         row = (await self._db.execute(_CODE_BY_DIGEST, {"code_digest": code_digest})).first()

@@ -6,11 +6,49 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.grants import BrowserSession, PendingInteraction
-from resonite_auth.storage.tables import browser_sessions, interactions
+from resonite_auth.storage.database import Database
+from resonite_auth.storage.repositories.accounts import to_account
+from resonite_auth.storage.tables import accounts, browser_sessions, interactions
+
+# Every page and every authorization request reads the browser's session and its account: one
+# statement, built once, run by the driver (Database.first); liveness is checked in Python, so
+# the statement takes the digest alone.
+_SESSION_WITH_ACCOUNT = (
+    select(
+        browser_sessions.c.id_digest.label("session_id_digest"),
+        browser_sessions.c.auth_time.label("session_auth_time"),
+        browser_sessions.c.amr.label("session_amr"),
+        browser_sessions.c.expires_at.label("session_expires_at"),
+        browser_sessions.c.last_seen_at.label("session_last_seen_at"),
+        browser_sessions.c.ended_at.label("session_ended_at"),
+        accounts,
+    )
+    .join(accounts, accounts.c.id == browser_sessions.c.account_id)
+    .where(browser_sessions.c.id_digest == bindparam("id_digest"))
+)
+
+
+async def live_session_with_account(
+    db: Database, id_digest: str, now: datetime
+) -> tuple[BrowserSession, Account] | None:
+    """The session with this digest if it has neither ended nor expired, and its account."""
+    m = await db.first(_SESSION_WITH_ACCOUNT, {"id_digest": id_digest})
+    if m is None or m["session_ended_at"] is not None or m["session_expires_at"] <= now:
+        return None
+    session = BrowserSession(
+        id_digest=m["session_id_digest"],
+        account_id=m["id"],
+        auth_time=m["session_auth_time"],
+        amr=list(m["session_amr"]),
+        expires_at=m["session_expires_at"],
+        last_seen_at=m["session_last_seen_at"],
+    )
+    return session, to_account(m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,25 +69,6 @@ class SessionRepository:
 
     async def add(self, values: dict[str, Any]) -> None:
         await self._db.execute(insert(browser_sessions).values(**values))
-
-    async def live(self, id_digest: str, now: datetime) -> BrowserSession | None:
-        query = select(browser_sessions).where(
-            browser_sessions.c.id_digest == id_digest,
-            browser_sessions.c.ended_at.is_(None),
-            browser_sessions.c.expires_at > now,
-        )
-        row = (await self._db.execute(query)).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return BrowserSession(
-            id_digest=m["id_digest"],
-            account_id=m["account_id"],
-            auth_time=m["auth_time"],
-            amr=list(m["amr"]),
-            expires_at=m["expires_at"],
-            last_seen_at=m["last_seen_at"],
-        )
 
     async def live_for_account(self, account_id: str, now: datetime) -> list[SessionRow]:
         query = (

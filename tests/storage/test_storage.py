@@ -27,6 +27,7 @@ from resonite_auth.storage.repositories.grants import (
     CodeRepository,
     ConnectedAppRepository,
     GrantRepository,
+    code_by_digest,
 )
 from resonite_auth.storage.repositories.housekeeping import Housekeeping
 from resonite_auth.storage.repositories.keys import KeyRepository
@@ -137,8 +138,7 @@ async def test_code_redeems_exactly_once_under_concurrency(ctx: Context) -> None
 
     results = await asyncio.gather(*(attempt() for _ in range(20)))
     assert results.count(True) == 1
-    async with ctx.db.read() as connection:
-        issued = await CodeRepository(connection).by_digest("d" * 64)
+    issued = await code_by_digest(ctx.db, "d" * 64)
     assert issued is not None and issued.redeemed_at is not None
     assert issued.redeemed_at.tzinfo is not None and issued.auth_time == now.replace(
         microsecond=now.microsecond

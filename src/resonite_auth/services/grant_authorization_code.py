@@ -18,6 +18,7 @@ from resonite_auth.storage.repositories.grants import (
     CodeRepository,
     GrantRepository,
     TokenRepository,
+    code_by_digest,
 )
 
 INVALID_CODE = "The authorization code is invalid, expired or already used."
@@ -28,8 +29,7 @@ async def exchange_code(ctx: Context, client: Client, params: Params) -> dict[st
     redirect_uri = params.require("redirect_uri")
     verifier = params.get("code_verifier")
     code_digest = digest(code)
-    async with ctx.db.read() as connection:
-        issued = await CodeRepository(connection).by_digest(code_digest)
+    issued = await code_by_digest(ctx.db, code_digest)
     if issued is None or issued.client_id != client.client_id:
         raise InvalidGrant(INVALID_CODE, detail="unknown code or another client's code")
     if issued.redeemed_at is not None:

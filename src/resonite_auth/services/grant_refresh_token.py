@@ -14,15 +14,18 @@ from resonite_auth.security.tokens import digest
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
 from resonite_auth.services.issuing import Issue, issue_tokens, token_response
-from resonite_auth.storage.repositories.grants import GrantRepository, TokenRepository
+from resonite_auth.storage.repositories.grants import (
+    GrantRepository,
+    TokenRepository,
+    token_by_digest,
+)
 
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
 
 
 async def refresh(ctx: Context, client: Client, params: Params) -> dict[str, Any]:
     token_digest = digest(params.require("refresh_token"))
-    async with ctx.db.read() as connection:
-        record_ = await TokenRepository(connection).by_digest(token_digest)
+    record_ = await token_by_digest(ctx.db, token_digest)
     if record_ is None or record_.kind is not TokenKind.REFRESH:
         raise InvalidGrant(INVALID_REFRESH, detail="unknown refresh token")
     if record_.client_id != client.client_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
+from resonite_auth.storage.database import Database
 from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
 
@@ -59,6 +61,19 @@ _ROTATE_TOKEN = (
     )
     .values(rotated_at=_NOW)
 )
+
+
+async def code_by_digest(db: Database, code_digest: str) -> IssuedCode | None:
+    """The code with this digest, by the driver (Database.first): read before the exchange's
+    write unit, which redeems it atomically."""
+    m = await db.first(_CODE_BY_DIGEST, {"code_digest": code_digest})
+    return None if m is None else _code(m)
+
+
+async def token_by_digest(db: Database, token_digest: str) -> TokenRecord | None:
+    """The token with this digest, by the driver (Database.first)."""
+    m = await db.first(_TOKEN_BY_DIGEST, {"token_digest": token_digest})
+    return None if m is None else _token(m)
 
 
 class GrantRepository:
@@ -155,10 +170,6 @@ class CodeRepository:
     async def add(self, values: dict[str, Any]) -> None:
         await self._db.execute(_INSERT_CODE, values)
 
-    async def by_digest(self, code_digest: str) -> IssuedCode | None:
-        row = (await self._db.execute(_CODE_BY_DIGEST, {"code_digest": code_digest})).first()
-        return _code(row._mapping) if row else None
-
     async def redeem(self, code_digest: str, now: datetime) -> bool:
         """Mark the code used. Exactly one caller gets True, however many race (RFC 6749 §4.1.2)."""
         result = await self._db.execute(_REDEEM_CODE, {"code_digest": code_digest, "now": now})
@@ -232,7 +243,7 @@ def _grant(m: RowMapping) -> Grant:
     )
 
 
-def _code(m: RowMapping) -> IssuedCode:
+def _code(m: Mapping[Any, Any]) -> IssuedCode:
     return IssuedCode(
         digest=m["digest"],
         grant_id=m["grant_id"],
@@ -249,7 +260,7 @@ def _code(m: RowMapping) -> IssuedCode:
     )
 
 
-def _token(m: RowMapping) -> TokenRecord:
+def _token(m: Mapping[Any, Any]) -> TokenRecord:
     return TokenRecord(
         digest=m["digest"],
         kind=TokenKind(m["kind"]),

@@ -217,3 +217,25 @@ async def test_live_session_with_account(ctx: Context) -> None:
     assert who == account
     for refused in ("2" * 64, "3" * 64, "4" * 64):
         assert await live_session_with_account(ctx.db, refused, now) is None
+
+
+async def test_first_sees_each_commit_at_once(ctx: Context) -> None:
+    """The hot path keeps no snapshot between lookups: a change committed right after one
+    lookup is seen by the next (revocation must take effect on the very next request)."""
+    statement = select(server_settings).where(server_settings.c.key == bindparam("key"))
+    async with ctx.db.transaction() as connection:
+        await connection.execute(insert(server_settings).values(key="unit.fresh", value=1))
+    for value in (2, 3, 4):
+        seen = await ctx.db.first(statement, {"key": "unit.fresh"})
+        assert seen is not None and seen["value"] == value - 1
+        async with ctx.db.transaction() as connection:
+            await connection.execute(
+                server_settings.update()
+                .where(server_settings.c.key == "unit.fresh")
+                .values(value=value)
+            )
+    async with ctx.db.transaction() as connection:
+        await connection.execute(
+            server_settings.delete().where(server_settings.c.key == "unit.fresh")
+        )
+    assert await ctx.db.first(statement, {"key": "unit.fresh"}) is None

@@ -63,7 +63,13 @@ class SqliteHotReads:
         self, statement: Select[Any], parameters: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         sql, names, columns = self._compiled.get(statement)
-        row = self._connection().execute(sql, [parameters[name] for name in names]).fetchone()
+        cursor = self._connection().execute(sql, [parameters[name] for name in names])
+        try:
+            row = cursor.fetchone()
+        finally:
+            # Resets the statement at once: a statement left stepping would keep its read
+            # snapshot open, and the next lookup would not see a revocation committed since.
+            cursor.close()
         if row is None:
             return None
         return {

@@ -24,7 +24,7 @@ from resonite_auth.services.clients import NewClient
 from resonite_auth.services.context import Context
 from resonite_auth.services.intake import set_intake
 from resonite_auth.storage.migrate import upgrade
-from resonite_auth.storage.repositories.clients import ClientRepository
+from resonite_auth.storage.repositories.clients import authenticating_client
 from tests.support.live import free_port
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -93,17 +93,15 @@ async def test_rotation_grace_period_follows_the_setting(database_url: str) -> N
         assert first.secret is not None
         rotation = await rotate_secret(ctx, first.client, actor="t")
         assert rotation.previous_valid_until == NOW + timedelta(hours=1)
-        async with ctx.db.read() as connection:
-            repository = ClientRepository(connection)
 
-            async def secret_is_valid(secret: str, at: datetime) -> bool:
-                found = await repository.authenticating(client_id, _digest(secret), at)
-                assert found is not None
-                return found[1]
+        async def secret_is_valid(secret: str, at: datetime) -> bool:
+            found = await authenticating_client(ctx.db, client_id, _digest(secret), at)
+            assert found is not None
+            return found[1]
 
-            assert await secret_is_valid(first.secret, NOW + timedelta(minutes=59))
-            assert not await secret_is_valid(first.secret, NOW + timedelta(minutes=61))
-            assert await secret_is_valid(rotation.secret, NOW + timedelta(days=365))
+        assert await secret_is_valid(first.secret, NOW + timedelta(minutes=59))
+        assert not await secret_is_valid(first.secret, NOW + timedelta(minutes=61))
+        assert await secret_is_valid(rotation.secret, NOW + timedelta(days=365))
 
 
 def _digest(secret: str) -> str:

@@ -13,13 +13,9 @@ from resonite_auth.oauth.params import Params
 from resonite_auth.security.tokens import digest
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
-from resonite_auth.services.issuing import Issue, issue_tokens, token_response
-from resonite_auth.storage.repositories.grants import (
-    CodeRepository,
-    GrantRepository,
-    TokenRepository,
-    code_by_digest,
-)
+from resonite_auth.services.issuing import Issue, mint_tokens, token_response
+from resonite_auth.storage.repositories.grants import TokenRepository, code_by_digest
+from resonite_auth.storage.repositories.spending import Credential, Spent, spend_and_issue
 
 INVALID_CODE = "The authorization code is invalid, expired or already used."
 
@@ -50,18 +46,21 @@ async def exchange_code(ctx: Context, client: Client, params: Params) -> dict[st
         id_token_alg=client.id_token_signed_response_alg,
     )
     now = ctx.clock()
-    async with ctx.db.transaction() as connection:
-        redeemed = await CodeRepository(connection).redeem(code_digest, now)
-        if redeemed:
-            # Raising rolls the redemption back: the code stays unused, as before.
-            if not await GrantRepository(connection).use_if_live(
-                issued.grant_id, issued.account_id, now
-            ):
-                raise InvalidGrant(INVALID_CODE, detail="grant revoked or account locked")
-            tokens = await issue_tokens(connection, ctx, issue)
-    if not redeemed:
+    tokens, rows = await mint_tokens(ctx, issue, now)
+    spent = await spend_and_issue(
+        ctx.db,
+        Credential.CODE,
+        code_digest,
+        grant_id=issued.grant_id,
+        account_id=issued.account_id,
+        now=now,
+        token_rows=rows,
+    )
+    if spent is Spent.ALREADY_SPENT:
         await _revoke_replayed(ctx, issued)
         raise InvalidGrant(INVALID_CODE, detail="code redeemed concurrently")
+    if spent is Spent.GRANT_DEAD:
+        raise InvalidGrant(INVALID_CODE, detail="grant revoked or account locked")
     return await token_response(ctx, tokens, issue, nonce=issued.nonce)
 
 

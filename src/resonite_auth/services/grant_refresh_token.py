@@ -13,12 +13,9 @@ from resonite_auth.oauth.scopes import parse_scope
 from resonite_auth.security.tokens import digest
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
-from resonite_auth.services.issuing import Issue, issue_tokens, token_response
-from resonite_auth.storage.repositories.grants import (
-    GrantRepository,
-    TokenRepository,
-    token_by_digest,
-)
+from resonite_auth.services.issuing import Issue, mint_tokens, token_response
+from resonite_auth.storage.repositories.grants import GrantRepository, token_by_digest
+from resonite_auth.storage.repositories.spending import Credential, Spent, spend_and_issue
 
 INVALID_REFRESH = "The refresh token is invalid, expired or revoked."
 
@@ -54,19 +51,22 @@ async def refresh(ctx: Context, client: Client, params: Params) -> dict[str, Any
         access_token_format=client.access_token_format,
         id_token_alg=client.id_token_signed_response_alg,
     )
-    async with ctx.db.transaction() as connection:
-        now = ctx.clock()
-        rotated = await TokenRepository(connection).rotate(token_digest, now)
-        if rotated:
-            # Raising rolls the rotation back: the refresh token stays unused, as before.
-            if not await GrantRepository(connection).use_if_live(
-                record_.grant_id, record_.account_id, now
-            ):
-                raise InvalidGrant(INVALID_REFRESH, detail="grant revoked or account locked")
-            issued = await issue_tokens(connection, ctx, issue)
-    if not rotated:
+    now = ctx.clock()
+    issued, rows = await mint_tokens(ctx, issue, now)
+    spent = await spend_and_issue(
+        ctx.db,
+        Credential.REFRESH_TOKEN,
+        token_digest,
+        grant_id=record_.grant_id,
+        account_id=record_.account_id,
+        now=now,
+        token_rows=rows,
+    )
+    if spent is Spent.ALREADY_SPENT:
         await _revoke_on_reuse(ctx, record_)
         raise InvalidGrant(INVALID_REFRESH, detail="refresh token rotated concurrently")
+    if spent is Spent.GRANT_DEAD:
+        raise InvalidGrant(INVALID_REFRESH, detail="grant revoked or account locked")
     return await token_response(ctx, issued, issue, nonce=None)
 
 

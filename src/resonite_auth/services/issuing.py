@@ -44,7 +44,17 @@ class Issued:
 async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) -> Issued:
     """Mint and store the tokens (one statement). The caller has checked the grant is live and
     marked it used, in the same transaction."""
-    now = ctx.clock()
+    issued, rows = await mint_tokens(ctx, issue, ctx.clock())
+    await TokenRepository(connection).add_all(rows)
+    return issued
+
+
+async def mint_tokens(
+    ctx: Context, issue: Issue, now: datetime
+) -> tuple[Issued, list[dict[str, Any]]]:
+    """New tokens, and the rows that store them (digests only; every row names the same
+    columns). Minted before any write unit, so that no lock is held meanwhile (a JWT access
+    token is signed here)."""
     access = await _mint_access(ctx, issue, now)
     common = {
         "grant_id": issue.grant_id,
@@ -84,8 +94,7 @@ async def issue_tokens(connection: AsyncConnection, ctx: Context, issue: Issue) 
                 "parent_digest": issue.parent_digest,
             }
         )
-    await TokenRepository(connection).add_all(rows)
-    return Issued(access, refresh, issue.scopes, ctx.settings.access_token_ttl)
+    return Issued(access, refresh, issue.scopes, ctx.settings.access_token_ttl), rows
 
 
 async def _mint_access(ctx: Context, issue: Issue, now: datetime) -> str:

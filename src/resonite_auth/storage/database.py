@@ -63,13 +63,14 @@ class Database:
         self._reader = self.engine.execution_options(**read_options)
         # Units of work on a SQLite file run inline, on the event loop's thread (see
         # inline_sqlite); aiosqlite remains for an in-memory database and for migrations.
+        self.is_postgresql = self.url.get_backend_name() == "postgresql"
         self._inline: tuple[Engine, Engine] | None = None
         # Hot lookups run by the driver itself (see `first`).
         self._hot: SqliteHotReads | PostgresHotReads | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
             self._hot = SqliteHotReads(self._inline[0])
-        elif self.url.get_backend_name() == "postgresql":
+        elif self.is_postgresql:
             self._hot = PostgresHotReads(self.url, self.engine.dialect, max(pool_size // 2, 2))
 
     @asynccontextmanager
@@ -112,6 +113,15 @@ class Database:
             yield InlineConnection(self.engine, sync_connection)
         finally:
             sync_connection.close()
+
+    @asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
+        """PostgreSQL: a connection in autocommit, for a unit of work that is one statement. A
+        statement is atomic by itself, so the unit needs no BEGIN and COMMIT round trips."""
+        if not self.is_postgresql:
+            raise RuntimeError("single-statement units of work are for PostgreSQL")
+        async with self._reader.connect() as connection:
+            yield connection
 
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, str | None]

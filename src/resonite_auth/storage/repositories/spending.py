@@ -1,0 +1,239 @@
+"""Spending a single-use credential (an authorization code, a refresh token) and storing what it
+buys (new tokens), as one atomic unit.
+
+Three things happen together or not at all: the credential is marked spent, unless it already
+was (exactly one of any number of concurrent callers wins, RFC 6749 §4.1.2 and §10.4); the grant
+is marked used, unless it was revoked or its account is locked or gone; the new tokens are
+inserted.
+
+On PostgreSQL the unit is one statement (data-modifying CTEs): a single statement is atomic by
+itself, so it needs no BEGIN and COMMIT, and the whole unit costs one round trip instead of five
+(measured, code exchange: see bench/RESULTS.md). Elsewhere it is a transaction of three
+statements.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from resonite_auth.storage.database import Database
+from resonite_auth.storage.repositories.grants import (
+    CodeRepository,
+    GrantRepository,
+    TokenRepository,
+)
+from resonite_auth.storage.tables import accounts, authorization_codes, grants, tokens
+from resonite_auth.storage.types import UTCDateTime
+
+
+class Credential(enum.Enum):
+    CODE = "authorization code"
+    REFRESH_TOKEN = "refresh token"
+
+
+class Spent(enum.Enum):
+    ISSUED = "issued"  # spent now, grant marked used, tokens stored
+    ALREADY_SPENT = "already spent"  # nothing changed: a replay, or a concurrent caller won
+    GRANT_DEAD = "grant dead"  # no tokens: the grant is revoked, or its account locked or gone
+
+
+async def spend_and_issue(
+    db: Database,
+    credential: Credential,
+    credential_digest: str,
+    *,
+    grant_id: str,
+    account_id: str,
+    now: datetime,
+    token_rows: Sequence[dict[str, Any]],
+) -> Spent:
+    """Spend the credential and store `token_rows` (an access token, and a refresh token or
+    not; every row names the same columns), if and only if the grant is live."""
+    if not 1 <= len(token_rows) <= len(_ROW_PREFIXES):
+        raise ValueError("an access token, and at most one refresh token")
+    if db.is_postgresql:
+        return await _in_one_statement(
+            db, credential, credential_digest, grant_id, account_id, now, token_rows
+        )
+    return await _in_a_transaction(
+        db, credential, credential_digest, grant_id, account_id, now, token_rows
+    )
+
+
+class _GrantDead(Exception):
+    """Raised inside the unit of work to roll the spending back."""
+
+
+async def _in_a_transaction(
+    db: Database,
+    credential: Credential,
+    credential_digest: str,
+    grant_id: str,
+    account_id: str,
+    now: datetime,
+    token_rows: Sequence[dict[str, Any]],
+) -> Spent:
+    try:
+        async with db.transaction() as connection:
+            if credential is Credential.CODE:
+                spent = await CodeRepository(connection).redeem(credential_digest, now)
+            else:
+                spent = await TokenRepository(connection).rotate(credential_digest, now)
+            if not spent:
+                return Spent.ALREADY_SPENT
+            if not await GrantRepository(connection).use_if_live(grant_id, account_id, now):
+                raise _GrantDead  # rolls the spending back: the credential stays unspent
+            await TokenRepository(connection).add_all(list(token_rows))
+    except _GrantDead:
+        return Spent.GRANT_DEAD
+    return Spent.ISSUED
+
+
+async def _in_one_statement(
+    db: Database,
+    credential: Credential,
+    credential_digest: str,
+    grant_id: str,
+    account_id: str,
+    now: datetime,
+    token_rows: Sequence[dict[str, Any]],
+) -> Spent:
+    parameters: dict[str, Any] = {
+        "now": now,
+        "credential_digest": credential_digest,
+        "live_grant_id": grant_id,
+        "live_account_id": account_id,
+    }
+    for prefix, row in zip(_ROW_PREFIXES, token_rows, strict=False):  # length checked above
+        parameters.update({f"{prefix}{name}": row[name] for name in _TOKEN_COLUMNS})
+    statement = _STATEMENTS[(credential, len(token_rows))]
+    async with db.single_statement() as connection:
+        outcome = (await connection.execute(statement, parameters)).one()
+    # In the order the transaction of the other databases finds them.
+    if not outcome.unspent:
+        return Spent.ALREADY_SPENT
+    if not outcome.live:
+        return Spent.GRANT_DEAD  # the spending required a live grant: nothing changed
+    if not outcome.spent:
+        return Spent.ALREADY_SPENT  # a concurrent caller spent it first
+    if not outcome.used:
+        # Revoked or locked between the statement's snapshot and its row lock on the grant:
+        # the credential is spent, and no token was stored.
+        return Spent.GRANT_DEAD
+    assert outcome.issued == len(token_rows)
+    return Spent.ISSUED
+
+
+# --- the PostgreSQL statements, built once per credential and number of tokens ---------------
+
+# Every column a new token row names (see services/issuing.py); the rest start NULL.
+_TOKEN_COLUMNS = [
+    column.name for column in tokens.c if column.name not in ("rotated_at", "revoked_at")
+]
+_ROW_PREFIXES = ("access_", "refresh_")
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
+def _live_grant() -> ColumnElement[bool]:
+    """The grant is not revoked, and its account exists and is not locked."""
+    return exists().where(
+        grants.c.id == bindparam("live_grant_id"),
+        grants.c.revoked_at.is_(None),
+        exists().where(
+            accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
+        ),
+    )
+
+
+def _unspent(credential: Credential) -> ColumnElement[bool]:
+    """The credential exists and can still be spent."""
+    if credential is Credential.CODE:
+        return and_(
+            authorization_codes.c.digest == bindparam("credential_digest"),
+            authorization_codes.c.redeemed_at.is_(None),
+        )
+    return and_(
+        tokens.c.digest == bindparam("credential_digest"),
+        tokens.c.rotated_at.is_(None),
+        tokens.c.revoked_at.is_(None),
+    )
+
+
+def _build(credential: Credential, token_count: int) -> Select[Any]:
+    # Spent only while the grant is live, so that a dead grant leaves the credential unspent.
+    if credential is Credential.CODE:
+        spend = (
+            update(authorization_codes)
+            .where(_unspent(credential), _live_grant())
+            .values(redeemed_at=_NOW)
+            .returning(authorization_codes.c.digest)
+        )
+    else:
+        spend = (
+            update(tokens)
+            .where(_unspent(credential), _live_grant())
+            .values(rotated_at=_NOW)
+            .returning(tokens.c.digest)
+        )
+    spent = spend.cte("spent")
+    # The grant's row lock orders this unit with a revocation of the grant, which updates the
+    # same row; the liveness is checked again on the row as locked.
+    used = (
+        update(grants)
+        .where(
+            grants.c.id == bindparam("live_grant_id"),
+            grants.c.revoked_at.is_(None),
+            exists().where(
+                accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
+            ),
+            exists(select(spent.c.digest)),
+        )
+        .values(last_used_at=_NOW)
+        .returning(grants.c.id)
+        .cte("used")
+    )
+    rows = [
+        select(
+            *(
+                bindparam(f"{prefix}{name}", type_=tokens.c[name].type).label(name)
+                for name in _TOKEN_COLUMNS
+            )
+        ).where(exists(select(used.c.id)))
+        for prefix in _ROW_PREFIXES[:token_count]
+    ]
+    issued = (
+        insert(tokens)
+        .from_select(_TOKEN_COLUMNS, rows[0] if len(rows) == 1 else union_all(*rows))
+        .returning(tokens.c.digest)
+        .cte("issued")
+    )
+    return select(
+        select(func.count()).select_from(spent).scalar_subquery().label("spent"),
+        select(func.count()).select_from(used).scalar_subquery().label("used"),
+        select(func.count()).select_from(issued).scalar_subquery().label("issued"),
+        # As the statement's snapshot saw them, before any of its changes:
+        exists().where(_unspent(credential)).label("unspent"),
+        _live_grant().label("live"),
+    )
+
+
+_STATEMENTS = {
+    (credential, count): _build(credential, count) for credential in Credential for count in (1, 2)
+}

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, insert, select
 
 from resonite_auth.config import Settings
 from resonite_auth.services.accounts import NewAccount, create_account
@@ -272,3 +272,24 @@ async def all_refresh(ctx: Context, grant_id: str) -> list[str]:
             tokens.c.grant_id == grant_id, tokens.c.kind == "refresh"
         )
         return list((await connection.execute(statement)).scalars())
+
+
+async def test_driver_writes_store_what_sqlalchemy_stores(ctx: Context) -> None:
+    """On SQLite the token endpoint's writes are run by pysqlite with SQLAlchemy's bind
+    processors: the stored text of every column is the one a SQLAlchemy execution stores (SQL
+    compares timestamps as stored, so the format must not differ)."""
+    account_id, client_id, grant_id = await a_grant(ctx)
+    by_driver, by_sqlalchemy = token_rows(account_id, client_id, grant_id, refresh=True)
+    by_sqlalchemy = {**by_driver, "digest": by_sqlalchemy["digest"]}
+    async with ctx.db.transaction() as connection:
+        await TokenRepository(connection).add_all([by_driver])
+        await connection.execute(insert(tokens), [by_sqlalchemy])
+    columns = [cast(column, String) for column in tokens.c if column.name != "digest"]
+    async with ctx.db.read() as connection:
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in await connection.execute(
+                select(tokens.c.digest, *columns).where(tokens.c.grant_id == grant_id)
+            )
+        }
+    assert stored[by_driver["digest"]] == stored[by_sqlalchemy["digest"]]

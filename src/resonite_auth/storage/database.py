@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from resonite_auth.storage.hot_reads import PostgresHotReads, SqliteHotReads
+from resonite_auth.storage.driver import PostgresHotReads, SqliteHotReads, SqliteWrites
 from resonite_auth.storage.inline_sqlite import (
     InlineConnection,
     begin_immediate,
@@ -67,9 +67,11 @@ class Database:
         self._inline: tuple[Engine, Engine] | None = None
         # Hot lookups run by the driver itself (see `first`).
         self._hot: SqliteHotReads | PostgresHotReads | None = None
+        self._writes: SqliteWrites | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
             self._hot = SqliteHotReads(self._inline[0])
+            self._writes = SqliteWrites(self._inline[1].dialect)
         elif self.is_postgresql:
             self._hot = PostgresHotReads(self.url, self.engine.dialect, max(pool_size // 2, 2))
 
@@ -90,7 +92,7 @@ class Database:
             inline, transaction = await begin_immediate(self._inline[1], SQLITE_BUSY_SECONDS)
             try:
                 with transaction:  # commits on success, rolls back on any exception
-                    yield InlineConnection(self.engine, inline)
+                    yield InlineConnection(self.engine, inline, self._writes)
             finally:
                 inline.close()
         finally:
@@ -126,7 +128,7 @@ class Database:
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, str | None]
     ) -> Mapping[str, Any] | None:
-        """The first row of a hot read-only query, run by the driver itself (see hot_reads);
+        """The first row of a hot read-only query, run by the driver itself (see storage/driver.py);
         the row is the one a SQLAlchemy execution gives. Parameters: text or None only."""
         if self._hot is not None:
             return await self._hot.first(statement, parameters)

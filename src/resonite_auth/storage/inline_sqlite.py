@@ -11,13 +11,17 @@ refused at once by SQLite and waits its turn with `asyncio.sleep`.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, create_engine, event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from resonite_auth.storage.driver import SqliteWrites
 
 # A read waits only in rare recovery cases in WAL mode
 # (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode); it then blocks
@@ -30,7 +34,22 @@ FIRST_PAUSE, LONGEST_PAUSE = 0.0005, 0.01
 
 class InlineConnection(AsyncConnection):
     """The AsyncConnection API over a synchronous connection: each statement runs to
-    completion on the calling thread, without a greenlet switch or a worker thread."""
+    completion on the calling thread, without a greenlet switch or a worker thread. `writes`
+    runs a unit's hot writes by pysqlite itself (see `run`)."""
+
+    def __init__(
+        self,
+        async_engine: AsyncEngine,
+        sync_connection: Connection,
+        writes: SqliteWrites | None = None,
+    ) -> None:
+        super().__init__(async_engine, sync_connection)
+        self.writes = writes
+
+    def dbapi_connection(self) -> sqlite3.Connection:
+        connection = self._proxied.connection.dbapi_connection
+        assert isinstance(connection, sqlite3.Connection)
+        return connection
 
     async def execute(
         self,
@@ -66,6 +85,26 @@ class InlineConnection(AsyncConnection):
         execution_options: Any = None,
     ) -> CursorResult[Any]:
         return self._proxied.exec_driver_sql(statement, parameters, execution_options)
+
+
+async def run(
+    connection: AsyncConnection, statement: Executable, parameters: Mapping[str, Any]
+) -> int:
+    """A write statement of a unit of work; the number of rows it changed. In an inline SQLite
+    unit, pysqlite runs it directly (see storage/driver.py); elsewhere, SQLAlchemy."""
+    if isinstance(connection, InlineConnection) and connection.writes is not None:
+        return connection.writes.run(connection.dbapi_connection(), statement, parameters)
+    return (await connection.execute(statement, parameters)).rowcount
+
+
+async def run_many(
+    connection: AsyncConnection, statement: Executable, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """An INSERT of `rows` (each naming the same columns) in a unit of work, as `run`."""
+    if isinstance(connection, InlineConnection) and connection.writes is not None:
+        connection.writes.run_many(connection.dbapi_connection(), statement, rows)
+        return
+    await connection.execute(statement, list(rows))
 
 
 def reader_engine(url: URL, pool_size: int) -> Engine:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
 from resonite_auth.storage.database import Database
+from resonite_auth.storage.inline_sqlite import run, run_many
 from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
 
@@ -110,8 +111,7 @@ class GrantRepository:
         it with a revocation of the grant (which updates the same row).
         """
         parameters = {"live_grant_id": grant_id, "live_account_id": account_id, "now": now}
-        result = await self._db.execute(_USE_LIVE_GRANT, parameters)
-        return result.rowcount == 1
+        return await run(self._db, _USE_LIVE_GRANT, parameters) == 1
 
     async def revoke(self, grant_id: str, now: datetime) -> None:
         """Revoke the grant and every token under it, in one place (DESIGN: Flow state)."""
@@ -168,12 +168,11 @@ class CodeRepository:
         self._db = connection
 
     async def add(self, values: dict[str, Any]) -> None:
-        await self._db.execute(_INSERT_CODE, values)
+        await run_many(self._db, _INSERT_CODE, [values])
 
     async def redeem(self, code_digest: str, now: datetime) -> bool:
         """Mark the code used. Exactly one caller gets True, however many race (RFC 6749 §4.1.2)."""
-        result = await self._db.execute(_REDEEM_CODE, {"code_digest": code_digest, "now": now})
-        return result.rowcount == 1
+        return await run(self._db, _REDEEM_CODE, {"code_digest": code_digest, "now": now}) == 1
 
 
 class TokenRepository:
@@ -182,7 +181,7 @@ class TokenRepository:
 
     async def add_all(self, rows: list[dict[str, Any]]) -> None:
         """Insert tokens in one executemany; every row must name the same columns."""
-        await self._db.execute(_INSERT_TOKEN, rows)
+        await run_many(self._db, _INSERT_TOKEN, rows)
 
     async def by_digest(self, token_digest: str) -> TokenRecord | None:
         row = (await self._db.execute(_TOKEN_BY_DIGEST, {"token_digest": token_digest})).first()
@@ -190,8 +189,7 @@ class TokenRepository:
 
     async def rotate(self, token_digest: str, now: datetime) -> bool:
         """Mark a refresh token used; exactly one concurrent caller gets True."""
-        result = await self._db.execute(_ROTATE_TOKEN, {"token_digest": token_digest, "now": now})
-        return result.rowcount == 1
+        return await run(self._db, _ROTATE_TOKEN, {"token_digest": token_digest, "now": now}) == 1
 
     async def revoke(self, token_digest: str, now: datetime) -> int:
         result = await self._db.execute(

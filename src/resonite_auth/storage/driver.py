@@ -1,11 +1,12 @@
-"""Hot read-only lookups (the bearer token behind every API call, introspection), run by the
-database driver itself.
+"""Hot statements run by the database driver itself: the lookups behind every API call, token
+and authorization request, and the writes of the token endpoint on SQLite.
 
-For a primary-key lookup, SQLAlchemy's execution and row layers cost more than the query
-(measured, profile API, worker CPU per request: SQLite 0.21 -> 0.11 ms; PostgreSQL
-0.41 -> 0.30 ms for the execution layer alone). Each statement is still written with SQLAlchemy
-and compiled once by its dialect; rows come out with the values a SQLAlchemy execution gives.
-Parameters reach the driver as they are, with no type processing: text only.
+For a primary-key lookup or a one-row write, SQLAlchemy's execution and row layers cost more
+than the statement (measured, profile API, worker CPU per request: SQLite 0.21 -> 0.11 ms;
+PostgreSQL 0.41 -> 0.30 ms for the execution layer alone). Each statement is still written with
+SQLAlchemy and compiled once by its dialect; rows come out with the values a SQLAlchemy
+execution gives. Reads take text parameters as they are; writes pass theirs through SQLAlchemy's
+bind processors, so they store what a SQLAlchemy execution stores.
 """
 
 from __future__ import annotations
@@ -13,40 +14,67 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Executable, Select
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql.type_api import _ResultProcessorType
+    from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
 
 # A column of a result: its key in the row, and SQLAlchemy's processor for its type.
 _Column = tuple[str, "_ResultProcessorType[Any] | None"]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    statement: Executable  # kept, so that its id is not reused while cached
+    sql: str
+    names: list[str]  # parameter names, in positional order
+    binds: list[_BindProcessorType[Any] | None]  # SQLAlchemy's processor per parameter
+    columns: list[_Column]  # a select's result columns
+
+    def bound(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The positional values, as a SQLAlchemy execution would send them."""
+        return [
+            value if process is None else process(value)
+            for process, value in zip(
+                self.binds, (parameters[name] for name in self.names), strict=True
+            )
+        ]
+
+
 class _Compiled:
-    """Statements compiled once per dialect, by the statement's identity."""
+    """Statements compiled once per dialect, by the statement's identity (and, for an INSERT
+    run with rows, the columns the rows name)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._known: dict[int, tuple[Select[Any], str, list[str], list[_Column]]] = {}
+        self._known: dict[tuple[int, tuple[str, ...] | None], _Prepared] = {}
 
-    def get(self, statement: Select[Any]) -> tuple[str, list[str], list[_Column]]:
-        """The SQL, its parameter names in positional order, and the result's columns."""
-        known = self._known.get(id(statement))
-        if known is None or known[0] is not statement:
-            compiled = statement.compile(dialect=self.dialect)
-            columns = [
-                (str(column.key), column.type._cached_result_processor(self.dialect, None))
-                for column in statement.selected_columns
-            ]
-            known = (statement, str(compiled), list(compiled.positiontup or []), columns)
-            self._known[id(statement)] = known
-        return known[1], known[2], known[3]
+    def get(self, statement: Executable, column_keys: tuple[str, ...] | None = None) -> _Prepared:
+        known = self._known.get((id(statement), column_keys))
+        if known is None or known.statement is not statement:
+            known = self._known[(id(statement), column_keys)] = self._prepare(
+                statement, column_keys
+            )
+        return known
+
+    def _prepare(self, statement: Executable, column_keys: tuple[str, ...] | None) -> _Prepared:
+        compiled = statement.compile(  # type: ignore[attr-defined]
+            dialect=self.dialect, column_keys=list(column_keys) if column_keys else None
+        )
+        names = list(compiled.positiontup or [])
+        binds = [compiled.binds[name].type._cached_bind_processor(self.dialect) for name in names]
+        columns = [
+            (str(column.key), column.type._cached_result_processor(self.dialect, None))
+            for column in getattr(statement, "selected_columns", ())
+        ]
+        return _Prepared(statement, str(compiled), names, binds, columns)
 
 
 class SqliteHotReads:
@@ -62,8 +90,9 @@ class SqliteHotReads:
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        sql, names, columns = self._compiled.get(statement)
-        cursor = self._connection().execute(sql, [parameters[name] for name in names])
+        prepared = self._compiled.get(statement)
+        values = [parameters[name] for name in prepared.names]
+        cursor = self._connection().execute(prepared.sql, values)
         try:
             row = cursor.fetchone()
         finally:
@@ -74,7 +103,7 @@ class SqliteHotReads:
             return None
         return {
             name: value if process is None else process(value)
-            for (name, process), value in zip(columns, row, strict=True)
+            for (name, process), value in zip(prepared.columns, row, strict=True)
         }
 
     async def close(self) -> None:
@@ -90,6 +119,35 @@ class SqliteHotReads:
         connection = self._checked_out.dbapi_connection
         assert isinstance(connection, sqlite3.Connection)
         return connection
+
+
+class SqliteWrites:
+    """Write statements inside an inline SQLite unit of work (see inline_sqlite), run by pysqlite
+    on the unit's own connection, so inside its transaction."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._compiled = _Compiled(dialect)
+
+    def run(
+        self, connection: sqlite3.Connection, statement: Executable, parameters: Mapping[str, Any]
+    ) -> int:
+        """Run one statement; the number of rows it changed."""
+        prepared = self._compiled.get(statement)
+        cursor = connection.execute(prepared.sql, prepared.bound(parameters))
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def run_many(
+        self,
+        connection: sqlite3.Connection,
+        statement: Executable,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Run an INSERT once per row; every row names the same columns."""
+        prepared = self._compiled.get(statement, tuple(rows[0]))
+        connection.executemany(prepared.sql, [prepared.bound(row) for row in rows]).close()
 
 
 class PostgresHotReads:
@@ -109,9 +167,9 @@ class PostgresHotReads:
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        sql, names, _ = self._compiled.get(statement)
+        prepared = self._compiled.get(statement)
         pool = self._pool or await self._open()
-        record = await pool.fetchrow(sql, *(parameters[name] for name in names))
+        record = await pool.fetchrow(prepared.sql, *(parameters[name] for name in prepared.names))
         return None if record is None else dict(record.items())
 
     async def close(self) -> None:

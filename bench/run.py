@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import ceiling, node_peer, ours, report  # noqa: E402
 from bench.harness.common import CODE_SCOPE, Prepared  # noqa: E402
-from bench.harness.processes import Server  # noqa: E402
+from bench.harness.processes import HostTicks, Server, steal_share  # noqa: E402
 from bench.harness.scale import explain, populate  # noqa: E402
 from bench.harness.suite import Load, Measurement, Runner, describe, run_suite  # noqa: E402
 from bench.harness.wrk import run_wrk  # noqa: E402
@@ -188,7 +188,7 @@ def main() -> None:
     workdir = ROOT / "var" / "bench" / stamp
     workdir.mkdir(parents=True)
     bench = Bench(args, workdir)
-    started = time.monotonic()
+    started, ticks = time.monotonic(), HostTicks.now()
     print(f"machine: {machine()}", flush=True)
     if not args.no_ceiling:
         for workers in args.workers:
@@ -199,10 +199,14 @@ def main() -> None:
         for workers in args.workers:
             bench.ours(backend, workers)
     small = [m for m in bench.results if m.target == "ours-postgresql"]
+    steal = steal_share(ticks, HostTicks.now())
     head = [
         f"Command: `.venv/bin/python {' '.join(sys.argv)}` ({stamp})",
         "",
         "Machine: " + ", ".join(f"{key} {value}" for key, value in machine().items()),
+        "",
+        f"Host steal during the run: {100 * steal:.1f} % of the machine's CPU time (time the "
+        "hypervisor gave to other guests; /proc/stat).",
         "",
         f"{args.duration:g} s per wrk run, {args.threads} wrk thread(s), connections "
         f"{', '.join(map(str, args.connections))}; scale run: {args.scale_users:,} users, "
@@ -225,6 +229,7 @@ def main() -> None:
                 "results": [asdict(m) for m in bench.results],
                 "scale": [asdict(m) for m in bench.scale_large],
                 "rss": bench.rss,
+                "host_steal_share": steal,
             },
             indent=1,
         )

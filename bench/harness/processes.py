@@ -134,3 +134,29 @@ class Server:
         except ProcessLookupError:
             pass
         self.process = None
+
+
+@dataclass(frozen=True)
+class HostTicks:
+    """The machine's CPU time from the first line of /proc/stat, in clock ticks: `steal` is time
+    the hypervisor gave to other guests while this one had work (proc(5))."""
+
+    steal: int
+    total: int
+
+    @classmethod
+    def parse(cls, stat_text: str) -> HostTicks:
+        fields = [int(value) for value in stat_text.splitlines()[0].split()[1:]]
+        # user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+        # already counted in user and nice.
+        return cls(steal=fields[7], total=sum(fields[:8]))
+
+    @classmethod
+    def now(cls) -> HostTicks:
+        return cls.parse(Path("/proc/stat").read_text())
+
+
+def steal_share(before: HostTicks, after: HostTicks) -> float:
+    """The share of the machine's CPU time taken by the host between two readings."""
+    total = after.total - before.total
+    return (after.steal - before.steal) / total if total > 0 else 0.0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.processes import HostTicks, steal_share
 from bench.harness.report import markdown
 from bench.harness.suite import Measurement, cpu_ms_per
 from bench.harness.wrk import WrkResult, parse_result, run_wrk
@@ -103,3 +104,11 @@ def test_profile_summary_counts_functions_once_per_stack_and_leaves_waiting_out(
     assert " 75.0%  query (db.py)" in own
     assert " 25.0%  encode (json.py)" in own
     assert "handle" not in own
+
+
+def test_host_steal_is_read_from_proc_stat() -> None:
+    before = HostTicks.parse("cpu  100 0 50 800 10 0 5 35 7 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    after = HostTicks.parse("cpu  200 0 100 1500 10 0 5 185 9 0\n")
+    assert (before.steal, before.total) == (35, 1000)  # guest time is already in user
+    assert steal_share(before, after) == pytest.approx(150 / 1000)
+    assert steal_share(after, after) == 0.0

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, false, insert, select, update
+from sqlalchemy import and_, bindparam, exists, false, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
 from resonite_auth.storage.database import Database
@@ -28,18 +29,21 @@ _ACTIVE_GRANT = select(grants).where(
     grants.c.revoked_at.is_(None),
 )
 _INSERT_CODE = insert(authorization_codes)
-# A grant is live when it is not revoked and its account exists and is not locked.
-_USE_LIVE_GRANT = (
-    update(grants)
-    .where(
+
+
+def grant_is_live() -> ColumnElement[bool]:
+    """The grant `live_grant_id` is not revoked, and its account `live_account_id` exists and
+    is not locked: a condition on a row of `grants` (of an UPDATE of it, or of a query)."""
+    return and_(
         grants.c.id == bindparam("live_grant_id"),
         grants.c.revoked_at.is_(None),
         exists().where(
             accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
         ),
     )
-    .values(last_used_at=_NOW)
-)
+
+
+_USE_LIVE_GRANT = update(grants).where(grant_is_live()).values(last_used_at=_NOW)
 _CODE_BY_DIGEST = select(authorization_codes).where(
     authorization_codes.c.digest == bindparam("code_digest")
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    false,
     func,
     insert,
     select,
@@ -38,8 +38,9 @@ from resonite_auth.storage.repositories.grants import (
     CodeRepository,
     GrantRepository,
     TokenRepository,
+    grant_is_live,
 )
-from resonite_auth.storage.tables import accounts, authorization_codes, grants, tokens
+from resonite_auth.storage.tables import authorization_codes, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
 
 
@@ -68,62 +69,54 @@ async def spend_and_issue(
     not; every row names the same columns), if and only if the grant is live."""
     if not 1 <= len(token_rows) <= len(_ROW_PREFIXES):
         raise ValueError("an access token, and at most one refresh token")
+    unit = _Unit(credential, credential_digest, grant_id, account_id, now, token_rows)
     if db.is_postgresql:
-        return await _in_one_statement(
-            db, credential, credential_digest, grant_id, account_id, now, token_rows
-        )
-    return await _in_a_transaction(
-        db, credential, credential_digest, grant_id, account_id, now, token_rows
-    )
+        return await _in_one_statement(db, unit)
+    return await _in_a_transaction(db, unit)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    credential: Credential
+    credential_digest: str
+    grant_id: str
+    account_id: str
+    now: datetime
+    token_rows: Sequence[dict[str, Any]]
 
 
 class _GrantDead(Exception):
     """Raised inside the unit of work to roll the spending back."""
 
 
-async def _in_a_transaction(
-    db: Database,
-    credential: Credential,
-    credential_digest: str,
-    grant_id: str,
-    account_id: str,
-    now: datetime,
-    token_rows: Sequence[dict[str, Any]],
-) -> Spent:
+async def _in_a_transaction(db: Database, unit: _Unit) -> Spent:
     try:
         async with db.transaction() as connection:
-            if credential is Credential.CODE:
-                spent = await CodeRepository(connection).redeem(credential_digest, now)
+            if unit.credential is Credential.CODE:
+                spent = await CodeRepository(connection).redeem(unit.credential_digest, unit.now)
             else:
-                spent = await TokenRepository(connection).rotate(credential_digest, now)
+                spent = await TokenRepository(connection).rotate(unit.credential_digest, unit.now)
             if not spent:
                 return Spent.ALREADY_SPENT
-            if not await GrantRepository(connection).use_if_live(grant_id, account_id, now):
+            grants_ = GrantRepository(connection)
+            if not await grants_.use_if_live(unit.grant_id, unit.account_id, unit.now):
                 raise _GrantDead  # rolls the spending back: the credential stays unspent
-            await TokenRepository(connection).add_all(list(token_rows))
+            await TokenRepository(connection).add_all(list(unit.token_rows))
     except _GrantDead:
         return Spent.GRANT_DEAD
     return Spent.ISSUED
 
 
-async def _in_one_statement(
-    db: Database,
-    credential: Credential,
-    credential_digest: str,
-    grant_id: str,
-    account_id: str,
-    now: datetime,
-    token_rows: Sequence[dict[str, Any]],
-) -> Spent:
+async def _in_one_statement(db: Database, unit: _Unit) -> Spent:
     parameters: dict[str, Any] = {
-        "now": now,
-        "credential_digest": credential_digest,
-        "live_grant_id": grant_id,
-        "live_account_id": account_id,
+        "now": unit.now,
+        "credential_digest": unit.credential_digest,
+        "live_grant_id": unit.grant_id,
+        "live_account_id": unit.account_id,
     }
-    for prefix, row in zip(_ROW_PREFIXES, token_rows, strict=False):  # length checked above
+    for prefix, row in zip(_ROW_PREFIXES, unit.token_rows, strict=False):  # length checked
         parameters.update({f"{prefix}{name}": row[name] for name in _TOKEN_COLUMNS})
-    statement = _STATEMENTS[(credential, len(token_rows))]
+    statement = _STATEMENTS[(unit.credential, len(unit.token_rows))]
     async with db.single_statement() as connection:
         outcome = (await connection.execute(statement, parameters)).one()
     # In the order the transaction of the other databases finds them.
@@ -137,7 +130,7 @@ async def _in_one_statement(
         # Revoked or locked between the statement's snapshot and its row lock on the grant:
         # the credential is spent, and no token was stored.
         return Spent.GRANT_DEAD
-    assert outcome.issued == len(token_rows)
+    assert outcome.issued == len(unit.token_rows)
     return Spent.ISSUED
 
 
@@ -149,17 +142,6 @@ _TOKEN_COLUMNS = [
 ]
 _ROW_PREFIXES = ("access_", "refresh_")
 _NOW = bindparam("now", type_=UTCDateTime())
-
-
-def _live_grant() -> ColumnElement[bool]:
-    """The grant is not revoked, and its account exists and is not locked."""
-    return exists().where(
-        grants.c.id == bindparam("live_grant_id"),
-        grants.c.revoked_at.is_(None),
-        exists().where(
-            accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
-        ),
-    )
 
 
 def _unspent(credential: Credential) -> ColumnElement[bool]:
@@ -181,14 +163,14 @@ def _build(credential: Credential, token_count: int) -> Select[Any]:
     if credential is Credential.CODE:
         spend = (
             update(authorization_codes)
-            .where(_unspent(credential), _live_grant())
+            .where(_unspent(credential), exists().where(grant_is_live()))
             .values(redeemed_at=_NOW)
             .returning(authorization_codes.c.digest)
         )
     else:
         spend = (
             update(tokens)
-            .where(_unspent(credential), _live_grant())
+            .where(_unspent(credential), exists().where(grant_is_live()))
             .values(rotated_at=_NOW)
             .returning(tokens.c.digest)
         )
@@ -197,14 +179,7 @@ def _build(credential: Credential, token_count: int) -> Select[Any]:
     # same row; the liveness is checked again on the row as locked.
     used = (
         update(grants)
-        .where(
-            grants.c.id == bindparam("live_grant_id"),
-            grants.c.revoked_at.is_(None),
-            exists().where(
-                accounts.c.id == bindparam("live_account_id"), accounts.c.is_locked == false()
-            ),
-            exists(select(spent.c.digest)),
-        )
+        .where(grant_is_live(), exists(select(spent.c.digest)))
         .values(last_used_at=_NOW)
         .returning(grants.c.id)
         .cte("used")
@@ -230,7 +205,7 @@ def _build(credential: Credential, token_count: int) -> Select[Any]:
         select(func.count()).select_from(issued).scalar_subquery().label("issued"),
         # As the statement's snapshot saw them, before any of its changes:
         exists().where(_unspent(credential)).label("unspent"),
-        _live_grant().label("live"),
+        exists().where(grant_is_live()).label("live"),
     )
 
 

@@ -293,3 +293,23 @@ async def test_driver_writes_store_what_sqlalchemy_stores(ctx: Context) -> None:
             )
         }
     assert stored[by_driver["digest"]] == stored[by_sqlalchemy["digest"]]
+
+
+async def test_a_unit_takes_an_access_token_and_at_most_one_refresh_token(ctx: Context) -> None:
+    account_id, client_id, grant_id = await a_grant(ctx)
+    code = await a_code(ctx, account_id, client_id, grant_id)
+    two = token_rows(account_id, client_id, grant_id, refresh=True)
+    for wrong in ([], [*two, *token_rows(account_id, client_id, grant_id, refresh=False)]):
+        with pytest.raises(ValueError, match="at most one refresh token"):
+            await spend_and_issue(
+                ctx.db,
+                Credential.CODE,
+                code,
+                grant_id=grant_id,
+                account_id=account_id,
+                now=NOW,
+                token_rows=wrong,
+            )
+    unspent = await code_by_digest(ctx.db, code)  # refused before anything was written
+    assert unspent is not None and unspent.redeemed_at is None
+    assert await count_tokens(ctx, grant_id) == 0

@@ -71,6 +71,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         redoc_url=None,
         openapi_url=None,
         lifespan=lifespan,
+        # Metrics are exported for Prometheus (`Metrics`, /metrics). FastAPI's OpenTelemetry
+        # bridge would look up the global providers on every request to find none.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.templates = Jinja2Templates(directory=HERE / "templates")

@@ -13,10 +13,13 @@ from sqlalchemy.exc import DBAPIError
 
 from resonite_auth.config import Settings
 from resonite_auth.services.accounts import NewAccount, create_account
+from resonite_auth.services.bearer import LIVE_TOKEN
 from resonite_auth.services.context import Context
 from resonite_auth.storage.database import InlineConnection
 from resonite_auth.storage.migrate import upgrade
+from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS
 from resonite_auth.storage.repositories.sessions import (
+    SESSION_WITH_ACCOUNT,
     SessionRepository,
     live_session_with_account,
 )
@@ -239,3 +242,13 @@ async def test_first_sees_each_commit_at_once(ctx: Context) -> None:
             server_settings.delete().where(server_settings.c.key == "unit.fresh")
         )
     assert await ctx.db.first(statement, {"key": "unit.fresh"}) is None
+
+
+def test_per_request_lookups_leave_the_secrets_in_the_database() -> None:
+    """The bearer and session lookups, run on every API call and page, select the account as
+    `to_account` reads it: never its password hash or TOTP secret."""
+    secrets = {"password_hash", "totp_secret", "totp_last_step"}
+    for statement in (LIVE_TOKEN, SESSION_WITH_ACCOUNT):
+        selected = {column.name for column in statement.selected_columns}
+        assert selected >= {column.name for column in ACCOUNT_COLUMNS}
+        assert not selected & secrets

@@ -12,7 +12,7 @@ from resonite_auth.domain.grants import TokenKind
 from resonite_auth.errors import InsufficientScope, InvalidToken, MissingToken
 from resonite_auth.security.tokens import digest
 from resonite_auth.services.context import Context
-from resonite_auth.storage.repositories.accounts import to_account
+from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS, to_account
 from resonite_auth.storage.tables import accounts, clients, grants, tokens
 
 
@@ -44,7 +44,7 @@ LIVE_TOKEN = (
         tokens.c.client_id.label("token_client_id"),
         grants.c.revoked_at.label("grant_revoked_at"),
         clients.c.status.label("client_status"),
-        accounts,
+        *ACCOUNT_COLUMNS,
     )
     .join(grants, grants.c.id == tokens.c.grant_id)
     .join(clients, clients.c.client_id == tokens.c.client_id)

@@ -19,6 +19,30 @@ from resonite_auth.domain.accounts import (
 from resonite_auth.errors import Conflict
 from resonite_auth.storage.tables import accounts
 
+# What `to_account` reads: an account as the rest of the system sees it. The password hash and
+# the TOTP secret are left out, so the lookups of every API call and every page never carry them.
+ACCOUNT_COLUMNS = (
+    accounts.c.id,
+    accounts.c.username,
+    accounts.c.normalized_username,
+    accounts.c.email,
+    accounts.c.email_verified,
+    accounts.c.registration_date,
+    accounts.c.is_verified,
+    accounts.c.is_locked,
+    accounts.c.supress_ban_evasion,
+    accounts.c.totp_enabled,
+    accounts.c.is_admin,
+    accounts.c.tags,
+    accounts.c.icon_url,
+    accounts.c.tagline,
+    accounts.c.description,
+    accounts.c.pronouns,
+    accounts.c.display_badges,
+    accounts.c.is_active_supporter,
+    accounts.c.supporter_metadata,
+)
+
 
 class AccountRepository:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -32,13 +56,14 @@ class AccountRepository:
             raise Conflict("That username or email is already taken.") from exc
 
     async def by_id(self, account_id: str) -> Account | None:
-        row = (await self._db.execute(select(accounts).where(accounts.c.id == account_id))).first()
+        query = select(*ACCOUNT_COLUMNS).where(accounts.c.id == account_id)
+        row = (await self._db.execute(query)).first()
         return to_account(row._mapping) if row else None
 
     async def credentials_by_login(self, login: str) -> tuple[Account, str] | None:
         """The account and its password hash, by username or email (case-insensitive)."""
         normalized = login.strip().casefold()
-        query = select(accounts).where(
+        query = select(*ACCOUNT_COLUMNS, accounts.c.password_hash).where(
             (accounts.c.normalized_username == normalized)
             | (accounts.c.normalized_email == normalized)
         )
@@ -48,7 +73,9 @@ class AccountRepository:
         return to_account(row._mapping), row._mapping["password_hash"]
 
     async def by_email(self, email: str) -> Account | None:
-        query = select(accounts).where(accounts.c.normalized_email == email.strip().casefold())
+        query = select(*ACCOUNT_COLUMNS).where(
+            accounts.c.normalized_email == email.strip().casefold()
+        )
         row = (await self._db.execute(query)).first()
         return to_account(row._mapping) if row else None
 
@@ -59,7 +86,7 @@ class AccountRepository:
         return (await self._db.execute(query)).first() is not None
 
     async def find(self, id_or_username: str) -> Account | None:
-        query = select(accounts).where(
+        query = select(*ACCOUNT_COLUMNS).where(
             (accounts.c.id == id_or_username)
             | (accounts.c.normalized_username == id_or_username.strip().casefold())
         )
@@ -78,7 +105,7 @@ class AccountRepository:
         return result.rowcount
 
     async def all(self) -> list[Account]:
-        query = select(accounts).order_by(accounts.c.registration_date, accounts.c.id)
+        query = select(*ACCOUNT_COLUMNS).order_by(accounts.c.registration_date, accounts.c.id)
         return [to_account(row._mapping) for row in await self._db.execute(query)]
 
     async def count(self) -> int:

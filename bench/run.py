@@ -74,7 +74,7 @@ class Bench:
         server.start()
         try:
             for conns in self.args.connections:
-                before = server.cpu_seconds()
+                before = server.cpu()
                 result = run_wrk(
                     server.url + "/",
                     "get.lua",
@@ -82,8 +82,10 @@ class Bench:
                     duration=self.args.duration,
                     threads=self.args.threads,
                 )
-                cpu = (server.cpu_seconds() - before) * 1000 / max(result.requests, 1)
+                after = server.cpu()
+                cpu = (after.total - before.total) * 1000 / max(result.requests, 1)
                 m = Measurement("ceiling", workers, conns, "fixed_json", result, cpu_ms=cpu)
+                m.worker_shares = after.worker_shares(before)
                 self.results.append(m)
                 print(describe(m), flush=True)
             self.keep_rss(f"ceiling w{workers}", server)
@@ -106,9 +108,7 @@ class Bench:
                 def mint(_: list[str], count: int = count) -> list[str]:
                     return node_peer.mint_codes(server, count, CODE_SCOPE)
 
-                runner = Runner(
-                    node_peer.NODE_LABEL, 1, prepared, self.load(conns), server.cpu_seconds
-                )
+                runner = Runner(node_peer.NODE_LABEL, 1, prepared, self.load(conns), server.cpu)
                 self.results += run_suite(runner, codes_for_exchange=mint, profile=False)
             self.keep_rss(f"{node_peer.NODE_LABEL} (1 process)", server)
         finally:
@@ -124,7 +124,7 @@ class Bench:
             try:
                 prepared = ours.sign_in(server, client_id, secret)
                 for conns in self.args.connections:
-                    runner = Runner(label, workers, prepared, self.load(conns), server.cpu_seconds)
+                    runner = Runner(label, workers, prepared, self.load(conns), server.cpu)
                     self.results += run_suite(runner, codes_for_exchange=list, profile=True)
                 at_scale = backend == "postgresql" and not self.args.no_scale
                 if at_scale and workers == max(self.args.workers):
@@ -154,7 +154,7 @@ class Bench:
         for name, plan in self.plans.items():
             print(f"plan of the {name}: {plan}", flush=True)
         for conns in self.args.connections:
-            runner = Runner(label, workers, prepared, self.load(conns), server.cpu_seconds)
+            runner = Runner(label, workers, prepared, self.load(conns), server.cpu)
             access, _ = runner.exchange(runner.authorize())
             runner.resources(access[0], profile=True)
             wanted = ("profile", "token_code")

@@ -51,6 +51,40 @@ def _cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    """A server's CPU seconds so far: in all (its master included) and per worker process."""
+
+    total: float
+    by_worker: dict[int, float]
+
+    def worker_shares(self, before: CpuReading) -> tuple[float, ...]:
+        """Each worker's share of the workers' CPU time since `before`, largest first.
+
+        uvicorn's workers share one listening socket and the first to wake accepts what is
+        queued, so a run with few keep-alive connections can leave one worker with most of
+        them: (0.5, 0.5) is an even split, (0.75, 0.25) one worker doing three quarters.
+        """
+        used = [
+            seconds - before.by_worker[pid]
+            for pid, seconds in self.by_worker.items()
+            if pid in before.by_worker
+        ]
+        total = sum(used)
+        if len(used) < 2 or total <= 0:
+            return ()
+        return tuple(sorted((share / total for share in used), reverse=True))
+
+
 @dataclass
 class Server:
     """One server under test: `command` must listen on 127.0.0.1:`port`."""
@@ -102,18 +136,15 @@ class Server:
         ]
         return pids or [self.process.pid]
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time consumed so far by the workers (and their master)."""
+    def cpu(self) -> CpuReading:
+        """User + system CPU time consumed so far by the master and by each worker."""
         assert self.process is not None
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in {self.process.pid, *self.workers()}:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except FileNotFoundError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        workers = self.workers()
+        by_pid = {pid: _cpu_seconds(pid) for pid in {self.process.pid, *workers}}
+        return CpuReading(
+            total=sum(by_pid.values()),
+            by_worker={pid: by_pid[pid] for pid in workers},
+        )
 
     def rss_mb(self) -> list[tuple[float, float]]:
         """(peak, current) resident memory (VmHWM, VmRSS) of each worker, in MiB."""

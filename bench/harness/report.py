@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bench.harness.suite import Measurement
+from bench.harness.suite import Measurement, split_text
 
 ENDPOINTS = [
     "discovery",
@@ -90,6 +90,32 @@ def cpu_table(results: list[Measurement], conns: int) -> list[str]:
     return lines
 
 
+def split_table(results: list[Measurement], conns: int) -> list[str]:
+    """How the work fell on the workers of each multi-worker server: an uneven split at a few
+    connections is the shared listening socket's doing, and caps the rate of that run."""
+    columns = [(t, w) for t, w in _columns(results) if w > 1]
+    ceilings = sorted({m.workers for m in results if m.target == CEILING and m.workers > 1})
+    if not columns and not ceilings:
+        return []
+    lines = [
+        f"#### {conns} connections: each worker's share of the server CPU (%, largest first)",
+        "",
+        "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for endpoint in ENDPOINTS:
+        cells = []
+        for target, workers in columns:
+            m = _find(results, target, workers, conns, endpoint)
+            cells.append(split_text(m.worker_shares) if m is not None and m.worker_shares else "-")
+        lines.append(f"| {endpoint} | " + " | ".join(cells) + " |")
+    for workers in ceilings:
+        ceiling = _find(results, CEILING, workers, conns, "fixed_json")
+        shares = ceiling.worker_shares if ceiling is not None else ()
+        lines.append(f"| ceiling w{workers} | " + (split_text(shares) or "-") + " |")
+    return lines
+
+
 def _ratio(ours: Measurement | None, other: Measurement | None) -> str:
     if ours is None or other is None or ours.result is None or other.result is None:
         return "-"
@@ -160,6 +186,9 @@ def markdown(
         out += [*figures_table(results, conns), ""]
     for conns in connections:
         out += [*cpu_table(results, conns), ""]
+    for conns in connections:
+        split = split_table(results, conns)
+        out += [*split, ""] if split else []
     out += ["### Ratios", ""]
     for conns in connections:
         out += [*ratios_table(results, conns), ""]

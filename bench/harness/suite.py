@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness.common import CODE_SCOPE, FLOW_SCOPE, Prepared
+from bench.harness.processes import CpuReading
 from bench.harness.wrk import WrkResult, collect_lines, run_wrk
 
 NOT_AVAILABLE = "not available: the server's discovery has no introspection_endpoint"
@@ -26,6 +27,7 @@ class Measurement:
     note: str = ""
     operations: bool = False  # rate = completed operations (ok), not raw requests
     cpu_ms: float | None = None  # server CPU time per request, milliseconds
+    worker_shares: tuple[float, ...] = ()  # each worker's share of the CPU, largest first
 
     @property
     def rate(self) -> float:
@@ -51,12 +53,13 @@ class Runner:
         workers: int,
         prepared: Prepared,
         load: Load,
-        cpu: Callable[[], float] | None = None,
+        cpu: Callable[[], CpuReading] | None = None,
     ) -> None:
         self.target, self.workers, self.prepared, self.load = target, workers, prepared, load
         self.cpu = cpu
         self.results: list[Measurement] = []
         self._cpu_s: float | None = None
+        self._shares: tuple[float, ...] = ()
 
     def wrk(self, endpoint: str, path: str, script: str, **extra: str) -> WrkResult:
         env = {**self.prepared.lua_env(), **extra}
@@ -70,7 +73,9 @@ class Runner:
             env=env,
         )
         if before is not None and self.cpu is not None:
-            self._cpu_s = self.cpu() - before
+            after = self.cpu()
+            self._cpu_s = after.total - before.total
+            self._shares = after.worker_shares(before)
         return result
 
     def record(
@@ -85,8 +90,9 @@ class Runner:
             note,
             ops,
             cpu_ms_per(self._cpu_s, result, ops=ops),
+            self._shares,
         )
-        self._cpu_s = None
+        self._cpu_s, self._shares = None, ()
         self.results.append(measurement)
         print(describe(measurement), flush=True)
 
@@ -199,7 +205,13 @@ def describe(m: Measurement) -> str:
     cut = f" (items ran out after {r.active_s:.1f}s)" if r.exhausted else ""
     per = "op" if m.operations else "req"
     cpu = f"  cpu {m.cpu_ms:.2f} ms/{per}" if m.cpu_ms is not None else ""
+    split = f"  workers {split_text(m.worker_shares)}" if m.worker_shares else ""
     return (
         f"{head} {m.rate:9.1f} {unit}  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms"
-        f"{cpu}{errors}{cut}"
+        f"{cpu}{split}{errors}{cut}"
     )
+
+
+def split_text(shares: tuple[float, ...]) -> str:
+    """Workers' shares of the CPU in percent, largest first: `50/50` is an even split."""
+    return "/".join(f"{share * 100:.0f}" for share in shares)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness.processes import HostTicks, steal_share
+from bench.harness.processes import CpuReading, HostTicks, steal_share
 from bench.harness.report import markdown
 from bench.harness.suite import Measurement, cpu_ms_per
 from bench.harness.wrk import WrkResult, parse_result, run_wrk
@@ -112,3 +112,20 @@ def test_host_steal_is_read_from_proc_stat() -> None:
     assert (before.steal, before.total) == (35, 1000)  # guest time is already in user
     assert steal_share(before, after) == pytest.approx(150 / 1000)
     assert steal_share(after, after) == 0.0
+
+
+def test_each_workers_share_of_the_cpu_is_reported_largest_first() -> None:
+    before = CpuReading(total=10.0, by_worker={11: 4.0, 12: 5.0})
+    after = CpuReading(total=14.1, by_worker={11: 7.0, 12: 6.0})
+    assert after.worker_shares(before) == pytest.approx((0.75, 0.25))
+    # One worker, no work, or a worker that was not there before: no split to report.
+    assert CpuReading(1.0, {11: 1.0}).worker_shares(CpuReading(0.0, {11: 0.0})) == ()
+    assert before.worker_shares(before) == ()
+    assert CpuReading(2.0, {13: 2.0, 12: 5.0}).worker_shares(before) == ()
+
+    lopsided = Measurement("ours-sqlite", 2, 4, "profile", result(), worker_shares=(0.75, 0.25))
+    even = Measurement("ceiling", 2, 4, "fixed_json", result(), worker_shares=(0.5, 0.5))
+    text = markdown([lopsided, even], {}, [], [])
+    assert "each worker's share of the server CPU" in text
+    assert "| profile | 75/25 |" in text
+    assert "| ceiling w2 | 50/50 |" in text

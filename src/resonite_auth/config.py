@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="How long an instance reuses its copy of the signing keys before re-reading "
         "them, seconds; a rotation made anywhere is seen everywhere within this time.",
     )
+    password_hash_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Password hashes (argon2id, 64 MiB of memory each) one process runs at once; "
+        "further sign-ins wait their turn.",
+    )
     gc_interval: int = Field(
         default=3600,
         description="Seconds between the server's housekeeping runs (expired codes, tokens, "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 from datetime import UTC, datetime
 
 import pytest
+from argon2 import PasswordHasher
 from pydantic import ValidationError
 
 from resonite_auth.config import Settings
@@ -79,6 +82,45 @@ async def test_passwords_verify_and_dummy() -> None:
     assert not await passwords.verify(stored, "wrong")
     assert not await passwords.verify(None, "s3cret password")
     assert not await passwords.verify("not a hash", "x")
+
+
+class OverlapCountingHasher(PasswordHasher):
+    """A real (small) argon2id hasher that records how many hashes ran at once; two running
+    hashes meet at a barrier, so the test proves two may run together."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8192, parallelism=1)
+        self.pair = threading.Barrier(2, timeout=10)
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.pair.wait()
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+async def test_password_hashes_run_at_most_the_configured_number_at_once() -> None:
+    hasher = OverlapCountingHasher()
+    passwords = Passwords(hasher, concurrency=2)
+    stored = hasher.hash("s3cret password")
+    results = await asyncio.gather(*(passwords.verify(stored, "s3cret password") for _ in range(6)))
+    assert results == [True] * 6
+    assert hasher.most == 2  # the sign-ins beyond two waited for a free slot
+
+
+def test_password_hash_concurrency_must_allow_one() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Passwords(concurrency=0)
+    with pytest.raises(ValidationError):
+        Settings(password_hash_concurrency=0)
+    assert Settings().password_hash_concurrency == 2
 
 
 def basic(value: bytes) -> str:

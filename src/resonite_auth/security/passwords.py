@@ -10,9 +10,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 
 class Passwords:
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, hasher: PasswordHasher | None = None, *, concurrency: int = 2) -> None:
         # argon2-cffi's defaults follow RFC 9106's second recommended option (argon2id).
         self._hasher = hasher or PasswordHasher()
+        if concurrency < 1:
+            raise ValueError("at least one password hash must be able to run")
+        # Each hash holds the hasher's working memory (64 MiB) while it runs: a burst of sign-ins
+        # would otherwise run one per executor thread at once and grow the process by that much
+        # per thread. Beyond the cores a hash can use, more at once only costs memory.
+        self._running = asyncio.Semaphore(concurrency)
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -23,11 +29,13 @@ class Passwords:
     # argon2id spends tens of milliseconds of CPU by design; in a worker thread (argon2-cffi
     # releases the GIL), so the event loop keeps answering other requests meanwhile.
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._running:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches. With no stored hash, spend the same time and say no."""
-        return await asyncio.to_thread(self._verify, stored_hash, password)
+        async with self._running:
+            return await asyncio.to_thread(self._verify, stored_hash, password)
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:

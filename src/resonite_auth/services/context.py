@@ -37,6 +37,7 @@ class Context:
             settings=settings,
             db=db,
             mailer=build_mailer(settings.smtp_url, settings.mail_from, db),
+            passwords=Passwords(concurrency=settings.password_hash_concurrency),
             keyring=KeyRing(
                 cache_seconds=settings.keyring_cache_seconds,
                 retired_publish_seconds=max(settings.id_token_ttl, settings.access_token_ttl),

@@ -28,6 +28,7 @@ class LiveServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -97,7 +98,10 @@ class LiveServer:
     def start(self) -> None:
         log = open(self.workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [str(BIN / "resonite-auth"), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                *(str(BIN / "resonite-auth"), "serve", "--host", "127.0.0.1"),
+                *("--port", str(self.port), "--workers", str(self.workers)),
+            ],
             env=self.env,
             cwd=self.workdir,
             stdout=log,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -33,15 +36,35 @@ def serve(
     migrate_database()
     settings = Settings()
     typer.echo(f"resonite-auth serving {settings.issuer} (listening on http://{host}:{port})")
-    uvicorn.run(
-        "resonite_auth.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    with balanced_workers(workers) as loop:
+        uvicorn.run(
+            "resonite_auth.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop=loop,
+            log_level=settings.log_level,
+            proxy_headers=True,
+        )
+
+
+@contextlib.contextmanager
+def balanced_workers(workers: int) -> Iterator[str]:
+    """With several workers, the table through which they spread connections evenly
+    (web/balanced_accept.py), and the event loop that uses it; yields uvicorn's `loop`."""
+    if workers < 2:
+        yield "auto"
+        return
+    from resonite_auth.web.balanced_accept import TABLE_ENV, WorkerTable
+
+    table = WorkerTable.create()
+    os.environ[TABLE_ENV] = str(table)  # the spawned workers inherit it
+    try:
+        yield "resonite_auth.web.balanced_accept:BalancedLoop"
+    finally:
+        del os.environ[TABLE_ENV]
+        table.unlink(missing_ok=True)
 
 
 def demo(

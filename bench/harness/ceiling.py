@@ -6,12 +6,20 @@ import sys
 from pathlib import Path
 
 from bench.harness.processes import Server, free_port
+from resonite_auth.web.balanced_accept import TABLE_ENV, WorkerTable
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
 
 
 def make_server(workers: int, workdir: Path) -> Server:
+    """uvicorn as `resonite-auth serve` runs it: with several workers, the same even spread of
+    connections over them (resonite_auth/web/balanced_accept.py)."""
     port = free_port()
+    balanced: list[str] = []
+    env: dict[str, str] = {}
+    if workers > 1:
+        balanced = ["--loop", "resonite_auth.web.balanced_accept:BalancedLoop"]
+        env[TABLE_ENV] = str(WorkerTable.create(workdir))
     return Server(
         name=f"ceiling-w{workers}",
         command=[
@@ -29,7 +37,9 @@ def make_server(workers: int, workdir: Path) -> Server:
             str(workers),
             "--log-level",
             "warning",
+            *balanced,
         ],
+        env=env,
         port=port,
         ready_path="/",
         log_path=workdir / f"ceiling-w{workers}.log",

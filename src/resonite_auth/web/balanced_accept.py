@@ -41,6 +41,9 @@ log = logging.getLogger("resonite_auth")
 TABLE_ENV = "RESONITE_AUTH_WORKER_TABLE"
 SLOTS = 64  # workers one table can hold; a slot is (pid, open connections)
 _SLOT = struct.Struct("<qq")
+# A busier worker looks again after DEFERRAL_S: the less busy one, woken by the same event,
+# has long accepted by then. A connection waits at most MOST_DEFERRAL_S for the less busy
+# worker (stalled in a long task, or gone) before the busier one takes it after all.
 DEFERRAL_S = 0.001
 MOST_DEFERRAL_S = 0.010
 _RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)

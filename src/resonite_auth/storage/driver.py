@@ -11,7 +11,6 @@ bind processors, so they store what a SQLAlchemy execution stores.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,8 @@ import asyncpg
 from sqlalchemy import Engine, Executable, Select
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.pool import PoolProxiedConnection
+
+from resonite_auth.storage.statement_pool import StatementPool
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
@@ -151,50 +152,36 @@ class SqliteWrites:
 
 
 class PostgresHotReads:
-    """asyncpg's own pool, beside SQLAlchemy's: a checkout from SQLAlchemy's pool passes through
-    its greenlet bridge and reset-on-return, which cost as much as the query. A lookup holds a
-    connection for one statement only, so a small pool serves a worker's whole load. JSON
-    arrives decoded (the codecs SQLAlchemy sets on its own connections) and timestamptz as
-    aware UTC datetimes, as from SQLAlchemy."""
+    """Lookups on asyncpg connections of their own (`StatementPool`), beside SQLAlchemy's: a
+    checkout from SQLAlchemy's pool passes through its greenlet bridge and reset-on-return,
+    which cost as much as the query. A lookup holds a connection for one statement only, so a
+    small pool serves a worker's whole load. JSON arrives decoded (the codecs SQLAlchemy sets
+    on its own connections) and timestamptz as aware UTC datetimes, as from SQLAlchemy."""
 
     def __init__(self, url: URL, dialect: Dialect, max_size: int) -> None:
         self.dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.max_size = max_size
         self._compiled = _Compiled(dialect)
-        self._pool: asyncpg.Pool | None = None
-        self._opening = asyncio.Lock()
+        self.pool = StatementPool(self._connect, max_size)
 
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, Any]
     ) -> dict[str, Any] | None:
         prepared = self._compiled.get(statement)
-        pool = self._pool or await self._open()
-        record = await pool.fetchrow(prepared.sql, *(parameters[name] for name in prepared.names))
+        args = (parameters[name] for name in prepared.names)
+        record = await self.pool.fetchrow(prepared.sql, *args)
         return None if record is None else dict(record.items())
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self.pool.close()
 
-    async def _open(self) -> asyncpg.Pool:
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self.dsn,
-                    min_size=0,
-                    max_size=self.max_size,
-                    init=_json_codecs,
-                    reset=_nothing_to_reset,
-                )
-        return self._pool
-
-
-async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
-    """This pool runs single SELECTs in autocommit: no SET, LISTEN, cursor or lock outlives a
-    statement, so asyncpg's default reset (a round trip of RESET ALL, UNLISTEN, CLOSE ALL and
-    unlocks on every release) has nothing to undo. asyncpg still rolls back an open
-    transaction before calling this."""
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            await _json_codecs(connection)
+        except BaseException:
+            connection.terminate()
+            raise
+        return connection
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:

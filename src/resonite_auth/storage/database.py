@@ -116,14 +116,15 @@ class Database:
         finally:
             sync_connection.close()
 
-    @asynccontextmanager
-    async def single_statement(self) -> AsyncIterator[AsyncConnection]:
-        """PostgreSQL: a connection in autocommit, for a unit of work that is one statement. A
-        statement is atomic by itself, so the unit needs no BEGIN and COMMIT round trips."""
-        if not self.is_postgresql:
+    async def one_statement(
+        self, statement: Select[Any], parameters: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """PostgreSQL: the one row of a unit of work that is one statement, run in autocommit by
+        the driver (storage/driver.py). A statement is atomic by itself, so the unit needs no
+        BEGIN and COMMIT round trips."""
+        if not isinstance(self._hot, PostgresHotReads):
             raise RuntimeError("single-statement units of work are for PostgreSQL")
-        async with self._reader.connect() as connection:
-            yield connection
+        return await self._hot.one(statement, parameters)
 
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, str | None]

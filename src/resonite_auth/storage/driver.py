@@ -171,6 +171,15 @@ class PostgresHotReads:
         record = await self.pool.fetchrow(prepared.sql, *args)
         return None if record is None else dict(record.items())
 
+    async def one(self, statement: Select[Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """The one row of a statement that may write (a data-modifying CTE), in autocommit; its
+        parameters pass through SQLAlchemy's bind processors, as in an execution."""
+        prepared = self._compiled.get(statement)
+        record = await self.pool.fetchrow(prepared.sql, *prepared.bound(parameters))
+        if record is None:
+            raise LookupError("the statement returned no row")
+        return dict(record.items())
+
     async def close(self) -> None:
         await self.pool.close()
 
@@ -185,8 +194,9 @@ class PostgresHotReads:
 
 
 async def _json_codecs(connection: asyncpg.Connection) -> None:
-    # Text format: the value is the JSON text, as SQLAlchemy's own codecs decode it.
+    # Text format, as SQLAlchemy's own codecs: a JSON parameter arrives as text already (its
+    # bind processor serialised it), a JSON value leaves decoded.
     for type_name in ("json", "jsonb"):
         await connection.set_type_codec(
-            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+            type_name, encoder=str, decoder=json.loads, schema="pg_catalog"
         )

@@ -117,20 +117,19 @@ async def _in_one_statement(db: Database, unit: _Unit) -> Spent:
     for prefix, row in zip(_ROW_PREFIXES, unit.token_rows, strict=False):  # length checked
         parameters.update({f"{prefix}{name}": row[name] for name in _TOKEN_COLUMNS})
     statement = _STATEMENTS[(unit.credential, len(unit.token_rows))]
-    async with db.single_statement() as connection:
-        outcome = (await connection.execute(statement, parameters)).one()
+    outcome = await db.one_statement(statement, parameters)
     # In the order the transaction of the other databases finds them.
-    if not outcome.unspent:
+    if not outcome["unspent"]:
         return Spent.ALREADY_SPENT
-    if not outcome.live:
+    if not outcome["live"]:
         return Spent.GRANT_DEAD  # the spending required a live grant: nothing changed
-    if not outcome.spent:
+    if not outcome["spent"]:
         return Spent.ALREADY_SPENT  # a concurrent caller spent it first
-    if not outcome.used:
+    if not outcome["used"]:
         # Revoked or locked between the statement's snapshot and its row lock on the grant:
         # the credential is spent, and no token was stored.
         return Spent.GRANT_DEAD
-    assert outcome.issued == len(unit.token_rows)
+    assert outcome["issued"] == len(unit.token_rows)
     return Spent.ISSUED
 
 

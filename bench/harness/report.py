@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bench.harness.suite import Measurement, split_text
 
@@ -51,69 +51,62 @@ def _columns(results: list[Measurement]) -> list[tuple[str, int]]:
     return seen
 
 
-def figures_table(results: list[Measurement], conns: int) -> list[str]:
-    columns = _columns(results)
+def _endpoint_table(
+    results: list[Measurement],
+    conns: int,
+    title: str,
+    cell: Callable[[Measurement | None], str],
+    *,
+    min_workers: int = 1,
+    ceiling_label: str = "ceiling",
+) -> list[str]:
+    """One row per endpoint, one column per server (with at least `min_workers` workers), and
+    a row per ceiling."""
+    columns = [(t, w) for t, w in _columns(results) if w >= min_workers]
+    ceilings = sorted({m.workers for m in results if m.target == CEILING})
+    ceilings = [w for w in ceilings if w >= min_workers]
+    if not columns and not ceilings:
+        return []
     lines = [
-        f"#### {conns} connections: rate (p50/p99 ms)",
+        f"#### {conns} connections: {title}",
         "",
         "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
         "|---" * (len(columns) + 1) + "|",
     ]
     for endpoint in ENDPOINTS:
-        cells = [_cell(_find(results, t, w, conns, endpoint)) for t, w in columns]
+        cells = [cell(_find(results, t, w, conns, endpoint)) for t, w in columns]
         lines.append(f"| {endpoint} | " + " | ".join(cells) + " |")
-    for workers in sorted({m.workers for m in results if m.target == CEILING}):
+    for workers in ceilings:
         ceiling = _find(results, CEILING, workers, conns, "fixed_json")
-        lines.append(f"| ceiling (bare Starlette) w{workers} | {_cell(ceiling)} |")
+        lines.append(f"| {ceiling_label} w{workers} | {cell(ceiling)} |")
     return lines
+
+
+def figures_table(results: list[Measurement], conns: int) -> list[str]:
+    return _endpoint_table(
+        results, conns, "rate (p50/p99 ms)", _cell, ceiling_label="ceiling (bare Starlette)"
+    )
 
 
 def cpu_table(results: list[Measurement], conns: int) -> list[str]:
     """Server CPU time per request: steadier than rates when other work shares the machine."""
-    columns = _columns(results)
-    lines = [
-        f"#### {conns} connections: server CPU per request, per flow for `flow` (ms, all workers)",
-        "",
-        "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
-    ]
-    for endpoint in ENDPOINTS:
-        cells = []
-        for target, workers in columns:
-            m = _find(results, target, workers, conns, endpoint)
-            cells.append(f"{m.cpu_ms:.2f}" if m is not None and m.cpu_ms is not None else "-")
-        lines.append(f"| {endpoint} | " + " | ".join(cells) + " |")
-    for workers in sorted({m.workers for m in results if m.target == CEILING}):
-        ceiling = _find(results, CEILING, workers, conns, "fixed_json")
-        cpu = ceiling.cpu_ms if ceiling is not None else None
-        lines.append(f"| ceiling w{workers} | " + (f"{cpu:.2f}" if cpu is not None else "-") + " |")
-    return lines
+
+    def cpu(m: Measurement | None) -> str:
+        return f"{m.cpu_ms:.2f}" if m is not None and m.cpu_ms is not None else "-"
+
+    title = "server CPU per request, per flow for `flow` (ms, all workers)"
+    return _endpoint_table(results, conns, title, cpu)
 
 
 def split_table(results: list[Measurement], conns: int) -> list[str]:
-    """How the work fell on the workers of each multi-worker server: an uneven split at a few
-    connections is the shared listening socket's doing, and caps the rate of that run."""
-    columns = [(t, w) for t, w in _columns(results) if w > 1]
-    ceilings = sorted({m.workers for m in results if m.target == CEILING and m.workers > 1})
-    if not columns and not ceilings:
-        return []
-    lines = [
-        f"#### {conns} connections: each worker's share of the server CPU (%, largest first)",
-        "",
-        "| endpoint | " + " | ".join(f"{t} w{w}" for t, w in columns) + " |",
-        "|---" * (len(columns) + 1) + "|",
-    ]
-    for endpoint in ENDPOINTS:
-        cells = []
-        for target, workers in columns:
-            m = _find(results, target, workers, conns, endpoint)
-            cells.append(split_text(m.worker_shares) if m is not None and m.worker_shares else "-")
-        lines.append(f"| {endpoint} | " + " | ".join(cells) + " |")
-    for workers in ceilings:
-        ceiling = _find(results, CEILING, workers, conns, "fixed_json")
-        shares = ceiling.worker_shares if ceiling is not None else ()
-        lines.append(f"| ceiling w{workers} | " + (split_text(shares) or "-") + " |")
-    return lines
+    """How the work fell on the workers of each multi-worker server: an even split means every
+    core served (the workers spread their connections: resonite_auth/web/balanced_accept.py)."""
+
+    def split(m: Measurement | None) -> str:
+        return split_text(m.worker_shares) if m is not None and m.worker_shares else "-"
+
+    title = "each worker's share of the server CPU (%, largest first)"
+    return _endpoint_table(results, conns, title, split, min_workers=2)
 
 
 def _ratio(ours: Measurement | None, other: Measurement | None) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from resonite_auth.storage.driver import PostgresHotReads, SqliteHotReads, SqliteWrites
+from resonite_auth.storage.driver import PostgresHotStatements, SqliteHotReads, SqliteWrites
 from resonite_auth.storage.inline_sqlite import (
     InlineConnection,
     begin_immediate,
@@ -66,14 +66,14 @@ class Database:
         self.is_postgresql = self.url.get_backend_name() == "postgresql"
         self._inline: tuple[Engine, Engine] | None = None
         # Hot lookups run by the driver itself (see `first`).
-        self._hot: SqliteHotReads | PostgresHotReads | None = None
+        self._hot: SqliteHotReads | PostgresHotStatements | None = None
         self._writes: SqliteWrites | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
             self._hot = SqliteHotReads(self._inline[0])
             self._writes = SqliteWrites(self._inline[1].dialect)
         elif self.is_postgresql:
-            self._hot = PostgresHotReads(self.url, self.engine.dialect, max(pool_size // 2, 2))
+            self._hot = PostgresHotStatements(self.url, self.engine.dialect, max(pool_size // 2, 2))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -122,7 +122,7 @@ class Database:
         """PostgreSQL: the one row of a unit of work that is one statement, run in autocommit by
         the driver (storage/driver.py). A statement is atomic by itself, so the unit needs no
         BEGIN and COMMIT round trips."""
-        if not isinstance(self._hot, PostgresHotReads):
+        if not isinstance(self._hot, PostgresHotStatements):
             raise RuntimeError("single-statement units of work are for PostgreSQL")
         return await self._hot.one(statement, parameters)
 

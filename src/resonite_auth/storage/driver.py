@@ -1,5 +1,6 @@
 """Hot statements run by the database driver itself: the lookups behind every API call, token
-and authorization request, and the writes of the token endpoint on SQLite.
+and authorization request, and the writes of the token endpoint (on SQLite inside its
+transaction; on PostgreSQL its one-statement unit, in autocommit).
 
 For a primary-key lookup or a one-row write, SQLAlchemy's execution and row layers cost more
 than the statement (measured, profile API, worker CPU per request: SQLite 0.21 -> 0.11 ms;
@@ -151,7 +152,7 @@ class SqliteWrites:
         connection.executemany(prepared.sql, [prepared.bound(row) for row in rows]).close()
 
 
-class PostgresHotReads:
+class PostgresHotStatements:
     """Lookups on asyncpg connections of their own (`StatementPool`), beside SQLAlchemy's: a
     checkout from SQLAlchemy's pool passes through its greenlet bridge and reset-on-return,
     which cost as much as the query. A lookup holds a connection for one statement only, so a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +53,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.keyring.ensure_signing_key(ctx.db)
+        # Everything built so far lives as long as the process: moved out of the collector's
+        # sight, so that a full collection under load scans only what requests allocate
+        # (a full collection of the loaded app takes ~30 ms, a pause every request waits for).
+        gc.collect()
+        gc.freeze()
         housekeeping = None
         if settings.gc_interval > 0:
             housekeeping = asyncio.create_task(run_periodically(ctx, settings.gc_interval))

@@ -205,15 +205,18 @@ class BalancedListener:
     async def _serve(self, conn: socket.socket) -> None:
         counted = True
 
+        def uncount() -> None:  # once, whichever way the connection ends
+            nonlocal counted
+            if counted:
+                counted = False
+                self._counted(-1)
+
         def protocol() -> asyncio.BaseProtocol:
             made = self._protocol_factory()
             lost = made.connection_lost
 
             def connection_lost(exc: Exception | None) -> None:
-                nonlocal counted
-                if counted:
-                    counted = False
-                    self._counted(-1)
+                uncount()
                 lost(exc)
 
             # Once per connection, so the count drops when the connection ends.
@@ -225,9 +228,7 @@ class BalancedListener:
         except Exception:
             log.exception("could not serve an accepted connection")
             conn.close()
-            if counted:
-                counted = False
-                self._counted(-1)
+            uncount()
 
     def close(self) -> None:
         if self._closed:

@@ -86,6 +86,26 @@ async def a_code(ctx: Context, account_id: str, client_id: str, grant_id: str) -
     return code_digest
 
 
+async def spend(
+    ctx: Context,
+    credential: Credential,
+    digest: str,
+    account_id: str,
+    grant_id: str,
+    rows: list[dict[str, Any]],
+) -> Spent:
+    """One unit of work at NOW, for the grant and account the tokens belong to."""
+    return await spend_and_issue(
+        ctx.db,
+        credential,
+        digest,
+        grant_id=grant_id,
+        account_id=account_id,
+        now=NOW,
+        token_rows=rows,
+    )
+
+
 def token_rows(
     account_id: str, client_id: str, grant_id: str, *, refresh: bool, parent: str | None = None
 ) -> list[dict[str, Any]]:
@@ -143,18 +163,10 @@ async def test_a_code_buys_tokens_once(ctx: Context, refresh: bool) -> None:
     code = await a_code(ctx, account_id, client_id, grant_id)
     rows = token_rows(account_id, client_id, grant_id, refresh=refresh)
 
-    async def spend(new_rows: list[dict[str, Any]]) -> Spent:
-        return await spend_and_issue(
-            ctx.db,
-            Credential.CODE,
-            code,
-            grant_id=grant_id,
-            account_id=account_id,
-            now=NOW,
-            token_rows=new_rows,
-        )
+    async def spend_code(new_rows: list[dict[str, Any]]) -> Spent:
+        return await spend(ctx, Credential.CODE, code, account_id, grant_id, new_rows)
 
-    assert await spend(rows) is Spent.ISSUED
+    assert await spend_code(rows) is Spent.ISSUED
     redeemed = await code_by_digest(ctx.db, code)
     assert redeemed is not None and redeemed.redeemed_at == NOW
     assert await last_used(ctx, grant_id) == NOW
@@ -174,7 +186,7 @@ async def test_a_code_buys_tokens_once(ctx: Context, refresh: bool) -> None:
         assert stored.rotated_at is None and stored.revoked_at is None
     # A replay changes nothing.
     again = token_rows(account_id, client_id, grant_id, refresh=refresh)
-    assert await spend(again) is Spent.ALREADY_SPENT
+    assert await spend_code(again) is Spent.ALREADY_SPENT
     assert await count_tokens(ctx, grant_id) == len(rows)
 
 
@@ -183,24 +195,17 @@ async def test_a_dead_grant_leaves_the_code_unspent(ctx: Context) -> None:
     account_id, client_id, grant_id = await a_grant(ctx)
     code = await a_code(ctx, account_id, client_id, grant_id)
 
-    async def spend() -> Spent:
-        return await spend_and_issue(
-            ctx.db,
-            Credential.CODE,
-            code,
-            grant_id=grant_id,
-            account_id=account_id,
-            now=NOW,
-            token_rows=token_rows(account_id, client_id, grant_id, refresh=True),
-        )
+    async def spend_code() -> Spent:
+        rows = token_rows(account_id, client_id, grant_id, refresh=True)
+        return await spend(ctx, Credential.CODE, code, account_id, grant_id, rows)
 
     async with ctx.db.transaction() as connection:
         await AccountRepository(connection).update(account_id, is_locked=True)
-    assert await spend() is Spent.GRANT_DEAD
+    assert await spend_code() is Spent.GRANT_DEAD
     async with ctx.db.transaction() as connection:
         await AccountRepository(connection).update(account_id, is_locked=False)
         await GrantRepository(connection).revoke(grant_id, NOW)
-    assert await spend() is Spent.GRANT_DEAD
+    assert await spend_code() is Spent.GRANT_DEAD
     unspent = await code_by_digest(ctx.db, code)
     assert unspent is not None and unspent.redeemed_at is None
     assert await last_used(ctx, grant_id) is None
@@ -237,14 +242,9 @@ async def test_a_refresh_token_rotates_once(ctx: Context) -> None:
     refresh = first[1]["digest"]
 
     async def rotate(refresh_digest: str) -> Spent:
-        return await spend_and_issue(
-            ctx.db,
-            Credential.REFRESH_TOKEN,
-            refresh_digest,
-            grant_id=grant_id,
-            account_id=account_id,
-            now=NOW,
-            token_rows=token_rows(account_id, client_id, grant_id, refresh=True, parent=refresh),
+        rows = token_rows(account_id, client_id, grant_id, refresh=True, parent=refresh)
+        return await spend(
+            ctx, Credential.REFRESH_TOKEN, refresh_digest, account_id, grant_id, rows
         )
 
     outcomes = await asyncio.gather(*(rotate(refresh) for _ in range(6)))
@@ -301,15 +301,7 @@ async def test_a_unit_takes_an_access_token_and_at_most_one_refresh_token(ctx: C
     two = token_rows(account_id, client_id, grant_id, refresh=True)
     for wrong in ([], [*two, *token_rows(account_id, client_id, grant_id, refresh=False)]):
         with pytest.raises(ValueError, match="at most one refresh token"):
-            await spend_and_issue(
-                ctx.db,
-                Credential.CODE,
-                code,
-                grant_id=grant_id,
-                account_id=account_id,
-                now=NOW,
-                token_rows=wrong,
-            )
+            await spend(ctx, Credential.CODE, code, account_id, grant_id, wrong)
     unspent = await code_by_digest(ctx.db, code)  # refused before anything was written
     assert unspent is not None and unspent.redeemed_at is None
     assert await count_tokens(ctx, grant_id) == 0

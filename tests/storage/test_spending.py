@@ -6,17 +6,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import String, cast, func, insert, select
 
-from resonite_auth.config import Settings
-from resonite_auth.services.accounts import NewAccount, create_account
-from resonite_auth.services.clients import NewClient, create_client
 from resonite_auth.services.context import Context
-from resonite_auth.storage.migrate import upgrade
 from resonite_auth.storage.repositories.accounts import AccountRepository
 from resonite_auth.storage.repositories.grants import (
     CodeRepository,
@@ -27,41 +23,13 @@ from resonite_auth.storage.repositories.grants import (
 )
 from resonite_auth.storage.repositories.spending import Credential, Spent, spend_and_issue
 from resonite_auth.storage.tables import grants, tokens
+from tests.support.grants import NOW, a_grant, migrated_context
 
 
 @pytest.fixture(scope="module")
 async def ctx(database_url: str) -> AsyncIterator[Context]:
-    context = Context.from_settings(Settings(database_url=database_url))
-    await upgrade(context.db)
-    yield context
-    await context.close()
-
-
-NOW = datetime(2026, 12, 5, 3, 0, 0, 123456, tzinfo=UTC)
-
-
-async def a_grant(ctx: Context) -> tuple[str, str, str]:
-    """A fresh account, client and live grant: (account id, client id, grant id)."""
-    tag = secrets.token_hex(4)
-    account = await create_account(
-        ctx, NewAccount(f"Spender {tag}", f"spender.{tag}@example.test", "long enough password")
-    )
-    client = await create_client(
-        ctx, NewClient(f"Spend {tag}", ["https://s.example/cb"], ["openid"], approve=True)
-    )
-    grant_id = secrets.token_hex(16)
-    async with ctx.db.transaction() as connection:
-        await GrantRepository(connection).add(
-            {
-                "id": grant_id,
-                "account_id": account.id,
-                "client_id": client.client.client_id,
-                "scopes": ["openid", "offline_access"],
-                "created_at": NOW,
-                "updated_at": NOW,
-            }
-        )
-    return account.id, client.client.client_id, grant_id
+    async for context in migrated_context(database_url):
+        yield context
 
 
 async def a_code(ctx: Context, account_id: str, client_id: str, grant_id: str) -> str:

@@ -19,6 +19,10 @@ class Grant:
     created_at: datetime
     revoked_at: datetime | None
 
+    def covers(self, scopes: list[str]) -> bool:
+        """Every one of `scopes` was consented to."""
+        return set(scopes) <= set(self.scopes)
+
 
 class TokenKind(enum.StrEnum):
     ACCESS = "access"

@@ -26,7 +26,8 @@ from resonite_auth.services.audit import record
 from resonite_auth.services.consent import remember_consent
 from resonite_auth.services.context import Context
 from resonite_auth.storage.repositories.clients import ClientRepository, client_by_id
-from resonite_auth.storage.repositories.grants import CodeRepository, GrantRepository
+from resonite_auth.storage.repositories.code_issuing import CodeIssue, add_code_under_grant
+from resonite_auth.storage.repositories.grants import GrantRepository
 from resonite_auth.storage.repositories.sessions import InteractionRepository
 
 EXPIRED = UnverifiedRedirect(
@@ -84,7 +85,7 @@ def needs_second_factor(session: BrowserSession, account: Account | None) -> boo
 
 
 def grant_covers(grant: Grant | None, scopes: list[str]) -> bool:
-    return grant is not None and set(scopes) <= set(grant.scopes)
+    return grant is not None and grant.covers(scopes)
 
 
 async def answer_without_interaction(
@@ -236,31 +237,25 @@ async def issue_code(
     """Mint a single-use code bound to client, redirect URI, PKCE challenge and nonce."""
     code = new_secret()
     now = ctx.clock()
-    async with ctx.db.transaction() as connection:
-        if interaction_id is not None and not await InteractionRepository(connection).finish(
-            interaction_id
-        ):
-            raise EXPIRED
-        grant = await GrantRepository(connection).active_for(account.id, request.client_id)
-        if not grant_covers(grant, request.scopes):
-            raise ConsentRequired("The user has not consented to these scopes.")
-        assert grant is not None
-        await CodeRepository(connection).add(
-            {
-                "digest": digest(code),
-                "grant_id": grant.id,
-                "client_id": request.client_id,
-                "account_id": account.id,
-                "redirect_uri": request.redirect_uri,
-                "scopes": request.scopes,
-                "code_challenge": request.code_challenge,
-                "nonce": request.nonce,
-                "auth_time": session.auth_time,
-                "amr": session.amr,
-                "created_at": now,
-                "expires_at": now + timedelta(seconds=ctx.settings.authorization_code_ttl),
-            }
-        )
+    row = {
+        "digest": digest(code),
+        "client_id": request.client_id,
+        "account_id": account.id,
+        "redirect_uri": request.redirect_uri,
+        "scopes": request.scopes,
+        "code_challenge": request.code_challenge,
+        "nonce": request.nonce,
+        "auth_time": session.auth_time,
+        "amr": session.amr,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=ctx.settings.authorization_code_ttl),
+    }
+    # The grant is looked up and checked in the unit that stores the code (see code_issuing).
+    issued = await add_code_under_grant(ctx.db, row, interaction_id=interaction_id)
+    if issued is CodeIssue.INTERACTION_GONE:
+        raise EXPIRED
+    if issued is CodeIssue.NOT_CONSENTED:
+        raise ConsentRequired("The user has not consented to these scopes.")
     return redirect_with(
         request.redirect_uri, {"code": code, "state": request.state, "iss": ctx.settings.issuer}
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,13 +21,7 @@ from resonite_auth.storage.repositories.code_issuing import (
 from resonite_auth.storage.repositories.grants import GrantRepository, code_by_digest
 from resonite_auth.storage.repositories.sessions import InteractionRepository
 from resonite_auth.storage.tables import authorization_codes, interactions
-from tests.support.grants import NOW, a_grant, migrated_context
-
-
-@pytest.fixture(scope="module")
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    async for context in migrated_context(database_url):
-        yield context
+from tests.support.grants import NOW, a_grant
 
 
 def code_row(account_id: str, client_id: str, scopes: list[str]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ lock; a failed read leaves the pool usable; pool settings reach the engine."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +14,7 @@ from resonite_auth.config import Settings
 from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.bearer import LIVE_TOKEN
 from resonite_auth.services.context import Context
-from resonite_auth.storage.database import InlineConnection
-from resonite_auth.storage.migrate import upgrade
+from resonite_auth.storage.inline_sqlite import InlineConnection
 from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS
 from resonite_auth.storage.repositories.sessions import (
     SESSION_WITH_ACCOUNT,
@@ -24,14 +22,6 @@ from resonite_auth.storage.repositories.sessions import (
     live_session_with_account,
 )
 from resonite_auth.storage.tables import accounts, audit_events, server_settings
-
-
-@pytest.fixture(scope="module")
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    context = Context.from_settings(Settings(database_url=database_url))
-    await upgrade(context.db)
-    yield context
-    await context.close()
 
 
 async def _keys(connection: object) -> set[str]:

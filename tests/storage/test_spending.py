@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,13 +22,7 @@ from resonite_auth.storage.repositories.grants import (
 )
 from resonite_auth.storage.repositories.spending import Credential, Spent, spend_and_issue
 from resonite_auth.storage.tables import grants, tokens
-from tests.support.grants import NOW, a_grant, migrated_context
-
-
-@pytest.fixture(scope="module")
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    async for context in migrated_context(database_url):
-        yield context
+from tests.support.grants import NOW, a_grant
 
 
 async def a_code(ctx: Context, account_id: str, client_id: str, grant_id: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,14 +32,6 @@ from resonite_auth.storage.repositories.housekeeping import Housekeeping
 from resonite_auth.storage.repositories.keys import KeyRepository
 from resonite_auth.storage.tables import metadata
 from tests.support.databases import fresh_database
-
-
-@pytest.fixture(scope="module")
-async def ctx(database_url: str) -> AsyncIterator[Context]:
-    context = Context.from_settings(Settings(database_url=database_url))
-    await upgrade(context.db)
-    yield context
-    await context.close()
 
 
 async def test_migrations_create_exactly_the_declared_schema(ctx: Context) -> None:

@@ -1,27 +1,17 @@
-"""A migrated database context, and a fresh account, client and live grant, for the storage
-tests of what is issued under grants."""
+"""A fresh account, client and live grant, for the storage tests of what is issued under
+grants."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from resonite_auth.config import Settings
 from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.clients import NewClient, create_client
 from resonite_auth.services.context import Context
-from resonite_auth.storage.migrate import upgrade
 from resonite_auth.storage.repositories.grants import GrantRepository
 
 NOW = datetime(2026, 12, 5, 3, 0, 0, 123456, tzinfo=UTC)
-
-
-async def migrated_context(database_url: str) -> AsyncIterator[Context]:
-    context = Context.from_settings(Settings(database_url=database_url))
-    await upgrade(context.db)
-    yield context
-    await context.close()
 
 
 async def a_grant(

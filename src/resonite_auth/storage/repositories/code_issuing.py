@@ -1,9 +1,9 @@
 """Storing a new authorization code under the person's remembered consent, as one atomic unit.
 
 The code is stored only if the person's live grant to the client covers every requested scope,
-checked in the same unit that inserts the code, so that a revocation or a narrowed grant is never
-missed between the check and the insert. When the code ends a pending interaction (the sign-in
-and consent pages), the interaction is removed in the same unit: exactly one of two concurrent
+checked in the unit that inserts the code (the exchange checks the grant again, so a code stored
+just before a revocation buys nothing). When the code ends a pending interaction (the sign-in and
+consent pages), the interaction is removed in the same unit: exactly one of two concurrent
 submissions gets a code.
 
 On PostgreSQL, a code issued straight from the authorization request (no interaction, the hot

@@ -68,6 +68,8 @@ class Bench:
 
     def keep_rss(self, label: str, server: Server) -> None:
         self.rss[label] = server.rss_mb()
+        if helpers := server.helper_rss_mb():
+            self.rss[f"{label}: password hashing process"] = helpers
 
     def ceiling(self, workers: int) -> None:
         server = ceiling.make_server(workers, self.workdir)

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import httpx
 
+# How a helper process of ours shows in its command line (`resonite-auth serve` starts it).
+HELPER_MARK = "resonite_auth.security.hashing_service"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -45,6 +48,10 @@ def _status_kb(pid: int, field_name: str) -> int:
         if line.startswith(field_name + ":"):
             return int(line.split()[1])
     return 0
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    return _status_kb(pid, "VmHWM") / 1024, _status_kb(pid, "VmRSS") / 1024
 
 
 def _cmdline(pid: int) -> str:
@@ -132,15 +139,23 @@ class Server:
         """The processes that serve requests: the children, or the process itself."""
         assert self.process is not None
         pids = [
-            pid for pid in _children(self.process.pid) if "resource_tracker" not in _cmdline(pid)
+            pid
+            for pid in _children(self.process.pid)
+            if not any(mark in _cmdline(pid) for mark in ("resource_tracker", HELPER_MARK))
         ]
         return pids or [self.process.pid]
 
+    def helpers(self) -> list[int]:
+        """Children that serve the workers, not requests: ours has a password hashing process."""
+        assert self.process is not None
+        return [pid for pid in _children(self.process.pid) if HELPER_MARK in _cmdline(pid)]
+
     def cpu(self) -> CpuReading:
-        """User + system CPU time consumed so far by the master and by each worker."""
+        """User + system CPU time consumed so far by all the server's processes, and by each
+        worker."""
         assert self.process is not None
         workers = self.workers()
-        by_pid = {pid: _cpu_seconds(pid) for pid in {self.process.pid, *workers}}
+        by_pid = {pid: _cpu_seconds(pid) for pid in {self.process.pid, *workers, *self.helpers()}}
         return CpuReading(
             total=sum(by_pid.values()),
             by_worker={pid: by_pid[pid] for pid in workers},
@@ -148,10 +163,11 @@ class Server:
 
     def rss_mb(self) -> list[tuple[float, float]]:
         """(peak, current) resident memory (VmHWM, VmRSS) of each worker, in MiB."""
-        return [
-            (_status_kb(pid, "VmHWM") / 1024, _status_kb(pid, "VmRSS") / 1024)
-            for pid in self.workers()
-        ]
+        return [_rss_mb(pid) for pid in self.workers()]
+
+    def helper_rss_mb(self) -> list[tuple[float, float]]:
+        """(peak, current) resident memory of each helper process, in MiB."""
+        return [_rss_mb(pid) for pid in self.helpers()]
 
     def stop(self) -> None:
         if self.process is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -75,8 +76,13 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(
         default=2,
         ge=1,
-        description="Password hashes (argon2id, 64 MiB of memory each) one process runs at once; "
-        "further sign-ins wait their turn.",
+        description="Password hashes (argon2id, 64 MiB of memory each) that run at once: in the "
+        "hashing process `serve` starts, for all its workers; further sign-ins wait their turn.",
+    )
+    password_hashing_socket: Path | None = Field(
+        default=None,
+        description="Unix socket of the password hashing process; `serve` starts that process and "
+        "sets this for its workers. Unset: passwords are hashed in the process that needs them.",
     )
     gc_interval: int = Field(
         default=3600,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.harness.processes import CpuReading, HostTicks, steal_share
+from bench.harness.processes import HELPER_MARK, CpuReading, HostTicks, Server, steal_share
 from bench.harness.report import markdown
 from bench.harness.suite import Measurement, cpu_ms_per
 from bench.harness.wrk import WrkResult, parse_result, run_wrk
@@ -129,3 +132,30 @@ def test_each_workers_share_of_the_cpu_is_reported_largest_first() -> None:
     assert "each worker's share of the server CPU" in text
     assert "| profile | 75/25 |" in text
     assert "| ceiling w2 | 50/50 |" in text
+
+
+def test_a_servers_hashing_process_is_told_apart_from_its_workers(tmp_path: Path) -> None:
+    """The master starts two children that sleep; one carries the hashing process's mark."""
+    sleeper = "import time; time.sleep(60)"
+    master = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {sleeper!r}])\n"
+        f"subprocess.Popen([sys.executable, '-c', {sleeper!r}, {HELPER_MARK!r}])\n"
+        "time.sleep(60)\n"
+    )
+    server = Server("fake", [sys.executable, "-c", master], 0, "/", tmp_path / "log")
+    server.process = subprocess.Popen(server.command, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.workers()) + len(server.helpers()) < 2 or server.workers() == [
+            server.process.pid
+        ]:
+            assert time.monotonic() < deadline, "the children did not start"
+            time.sleep(0.05)
+        (worker,), (helper,) = server.workers(), server.helpers()
+        assert HELPER_MARK.encode() in Path(f"/proc/{helper}/cmdline").read_bytes()
+        assert worker not in (helper, server.process.pid)
+        assert len(server.rss_mb()) == 1 and len(server.helper_rss_mb()) == 1
+        assert set(server.cpu().by_worker) == {worker}
+    finally:
+        server.stop()

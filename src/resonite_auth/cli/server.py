@@ -12,6 +12,8 @@ import typer
 from resonite_auth.cli.base import emit, migrate_database, run
 from resonite_auth.config import Settings
 
+HASHING_SOCKET_ENV = "RESONITE_AUTH_PASSWORD_HASHING_SOCKET"
+
 
 def register(app: typer.Typer) -> None:
     app.command()(migrate)
@@ -36,7 +38,7 @@ def serve(
     migrate_database()
     settings = Settings()
     typer.echo(f"resonite-auth serving {settings.issuer} (listening on http://{host}:{port})")
-    with balanced_workers(workers) as loop:
+    with password_hashing(settings.password_hash_concurrency), balanced_workers(workers) as loop:
         uvicorn.run(
             "resonite_auth.web.app:create_app",
             factory=True,
@@ -65,6 +67,21 @@ def balanced_workers(workers: int) -> Iterator[str]:
     finally:
         del os.environ[TABLE_ENV]
         table.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def password_hashing(concurrency: int) -> Iterator[None]:
+    """The server's password hashing process (security/hashing_service.py), whose socket the
+    workers find in the environment they inherit; stopped when the server stops."""
+    from resonite_auth.security.hashing_service import HashingProcess
+
+    hashing = HashingProcess.start(concurrency)
+    os.environ[HASHING_SOCKET_ENV] = str(hashing.socket_path)
+    try:
+        yield
+    finally:
+        del os.environ[HASHING_SOCKET_ENV]
+        hashing.stop()
 
 
 def demo(

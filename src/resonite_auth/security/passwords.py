@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from resonite_auth.security.hashing_client import HashingClient, HashingUnavailable
+
+log = logging.getLogger(__name__)
+
 
 class Passwords:
-    def __init__(self, hasher: PasswordHasher | None = None, *, concurrency: int = 2) -> None:
+    """Hashes and checks passwords: in the server's hashing process when `service` is given
+    (`hashing_service`), else in this process. Should the process fail to answer, the work is
+    done here, so sign-in keeps working while the failure is logged."""
+
+    def __init__(
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        concurrency: int = 2,
+        service: HashingClient | None = None,
+    ) -> None:
         # argon2-cffi's defaults follow RFC 9106's second recommended option (argon2id).
         self._hasher = hasher or PasswordHasher()
         if concurrency < 1:
@@ -19,6 +34,7 @@ class Passwords:
         # would otherwise run one per executor thread at once and grow the process by that much
         # per thread. Beyond the cores a hash can use, more at once only costs memory.
         self._running = asyncio.Semaphore(concurrency)
+        self._service = service
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -29,11 +45,21 @@ class Passwords:
     # argon2id spends tens of milliseconds of CPU by design; in a worker thread (argon2-cffi
     # releases the GIL), so the event loop keeps answering other requests meanwhile.
     async def hash(self, password: str) -> str:
+        if self._service is not None:
+            try:
+                return await self._service.hash(password)
+            except HashingUnavailable as error:
+                log.warning("password hashing process unavailable, hashing here: %s", error)
         async with self._running:
             return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         """True when `password` matches. With no stored hash, spend the same time and say no."""
+        if self._service is not None:
+            try:
+                return await self._service.verify(stored_hash, password)
+            except HashingUnavailable as error:
+                log.warning("password hashing process unavailable, verifying here: %s", error)
         async with self._running:
             return await asyncio.to_thread(self._verify, stored_hash, password)
 

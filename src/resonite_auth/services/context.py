@@ -8,6 +8,7 @@ from datetime import datetime
 
 from resonite_auth.config import Settings
 from resonite_auth.domain.time import utcnow
+from resonite_auth.security.hashing_client import HashingClient
 from resonite_auth.security.passwords import Passwords
 from resonite_auth.security.ratelimit import InProcessLimiter, RateLimiter, build_limiter
 from resonite_auth.services.keyring import KeyRing
@@ -37,7 +38,12 @@ class Context:
             settings=settings,
             db=db,
             mailer=build_mailer(settings.smtp_url, settings.mail_from, db),
-            passwords=Passwords(concurrency=settings.password_hash_concurrency),
+            passwords=Passwords(
+                concurrency=settings.password_hash_concurrency,
+                service=HashingClient(settings.password_hashing_socket)
+                if settings.password_hashing_socket
+                else None,
+            ),
             keyring=KeyRing(
                 cache_seconds=settings.keyring_cache_seconds,
                 retired_publish_seconds=max(settings.id_token_ttl, settings.access_token_ttl),

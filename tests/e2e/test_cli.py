@@ -59,6 +59,7 @@ def test_users_create_json(cli: LiveServer) -> None:
         (["--username", "x", "--email", "y@example.com"], "a good password\n", "Usernames"),
         (["--username", "Valid Name", "--email", "not-an-email"], "a good password\n", "email"),
         (["--username", "Valid Name", "--email", "v@example.com"], "short\n", "at least"),
+        (["--username", "Valid Name", "--email", "v@example.com"], "x" * 257 + "\n", "at most"),
     ],
 )
 def test_users_create_errors(cli: LiveServer, args: list[str], stdin: str, message: str) -> None:

@@ -9,6 +9,8 @@ import logging
 import signal
 import struct
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from argon2 import PasswordHasher
 from resonite_auth.security.hashing_client import HashingClient, HashingUnavailable
 from resonite_auth.security.hashing_frames import MAX_FRAME
 from resonite_auth.security.hashing_service import HashingProcess, HashingService
+from resonite_auth.security.password_policy import MAX_LENGTH
 from resonite_auth.security.passwords import Passwords
 
 PASSWORD = "correct horse battery"
@@ -43,12 +46,14 @@ class RefusingHasher(PasswordHasher):
         raise AssertionError("verified in the worker")
 
 
-async def raw_call(socket_path: Path, payload: bytes) -> Any:
-    """Send `payload` as it is; the answer's object, or None when the process hung up."""
+async def raw_call(socket_path: Path, payload: bytes, *, then_end: bool = False) -> Any:
+    """Send `payload` as it is (and end the sending side, with `then_end`); the answer's object,
+    or None when the process hung up."""
     reader, writer = await asyncio.open_unix_connection(str(socket_path))
     try:
         writer.write(payload)
-        writer.write_eof()  # nothing more comes: a request cut short stays short
+        if then_end:
+            writer.write_eof()
         head = await reader.read(4)
         if not head:
             return None
@@ -98,6 +103,7 @@ async def test_concurrent_requests_all_get_their_own_answer(hashing: HashingProc
     [
         (struct.pack(">I", MAX_FRAME + 1), "over the"),
         (struct.pack(">I", 3) + b"\xff\xfe{", "not JSON"),
+        (struct.pack(">I", 60_000) + b"[" * 60_000, "not JSON"),  # nested past the recursion limit
         (framed(["hash", PASSWORD]), "not a JSON object"),
         (framed({"op": "hash"}), "password must be a string"),
         (framed({"op": "verify", "hash": 5, "password": PASSWORD}), "hash must be a string"),
@@ -115,7 +121,8 @@ async def test_malformed_requests_get_a_specific_error_and_the_process_keeps_ser
 async def test_a_request_cut_short_is_dropped_and_the_process_keeps_serving(
     hashing: HashingProcess,
 ) -> None:
-    assert await raw_call(hashing.socket_path, struct.pack(">I", 100) + b"{") is None
+    cut_short = struct.pack(">I", 100) + b"{"
+    assert await raw_call(hashing.socket_path, cut_short, then_end=True) is None
     assert await HashingClient(hashing.socket_path).verify(None, PASSWORD) is False
 
 
@@ -169,7 +176,7 @@ async def test_an_answer_without_the_expected_field_counts_as_unavailable(
 
 
 async def test_a_connection_that_sends_no_request_is_dropped(tmp_path: Path) -> None:
-    service = HashingService(Passwords(), request_timeout=0.2)
+    service = HashingService(Passwords(), concurrency=1, request_timeout=0.2)
     socket_path = tmp_path / "service.sock"
     server = await asyncio.start_unix_server(service.handle, path=str(socket_path))
     async with server:
@@ -178,17 +185,118 @@ async def test_a_connection_that_sends_no_request_is_dropped(tmp_path: Path) -> 
         writer.close()
 
 
-def test_the_process_ends_when_its_parent_closes_its_input_and_ignores_ctrl_c() -> None:
-    process = HashingProcess.start(1)
+def test_the_process_ends_when_its_parent_closes_its_input_and_ignores_signals_to_the_group() -> (
+    None
+):
+    process = HashingProcess.start(1, watch_every=None)
+    assert process.process is not None
     try:
-        process.process.send_signal(signal.SIGINT)  # a terminal's Ctrl-C reaches the group
+        for sent in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, a service manager's stop
+            process.process.send_signal(sent)
         assert asyncio.run(HashingClient(process.socket_path).verify(None, PASSWORD)) is False
         assert process.process.stdin is not None
         process.process.stdin.close()  # what the kernel does when the server dies
         assert process.process.wait(timeout=30) == 0
+        assert not process.directory.exists()  # it cleaned up after itself
     finally:
         process.stop()
-    assert not process.directory.exists()
+
+
+def test_a_process_that_dies_is_started_again_on_the_same_socket(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    process = HashingProcess.start(1, watch_every=0.1)
+    assert process.process is not None
+    first = process.process
+    try:
+        with caplog.at_level(logging.ERROR, logger="resonite_auth.security.hashing_service"):
+            first.kill()  # as the kernel's OOM killer would
+            deadline = time.monotonic() + 30
+            while process.process is first or process.process.poll() is not None:
+                assert time.monotonic() < deadline, "no new hashing process"
+                time.sleep(0.05)
+        assert asyncio.run(HashingClient(process.socket_path).verify(None, PASSWORD)) is False
+        assert "exited (status -9); starting a new one" in caplog.text
+    finally:
+        process.stop()
+    assert process.process.poll() is not None and not process.directory.exists()
+
+
+def test_the_process_gets_none_of_the_servers_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESONITE_AUTH_SMTP_URL", "smtp://user:secret@mail.example")
+    process = HashingProcess.start(1, watch_every=None)
+    assert process.process is not None
+    try:
+        environment = Path(f"/proc/{process.process.pid}/environ").read_bytes()
+        assert b"PATH=" in environment and b"RESONITE_AUTH_" not in environment
+    finally:
+        process.stop()
+
+
+class BlockingHasher(PasswordHasher):
+    """A small real argon2id hasher whose verify waits for `release` and counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8192, parallelism=1)
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.calls = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.calls += 1
+        self.entered.set()
+        assert self.release.wait(timeout=30)
+        return super().verify(hash, password)
+
+
+async def test_a_request_whose_worker_hung_up_while_it_waited_is_not_worked(
+    tmp_path: Path,
+) -> None:
+    hasher = BlockingHasher()
+    stored = hasher.hash(PASSWORD)
+    service = HashingService(Passwords(hasher), concurrency=1)
+    socket_path = tmp_path / "service.sock"
+    server = await asyncio.start_unix_server(service.handle, path=str(socket_path))
+    async with server:
+        first = asyncio.create_task(HashingClient(socket_path).verify(stored, PASSWORD))
+        assert await asyncio.to_thread(hasher.entered.wait, 30)  # it holds the only turn
+        _reader, writer = await asyncio.open_unix_connection(str(socket_path))
+        writer.write(framed({"op": "verify", "hash": stored, "password": PASSWORD}))
+        await writer.drain()
+        writer.close()  # the worker gives up on the second one while it waits
+        await writer.wait_closed()
+        await asyncio.sleep(0.05)  # let the service's loop see the hang-up
+        hasher.release.set()
+        assert await first is True
+        await asyncio.sleep(0.05)
+    assert hasher.calls == 1
+
+
+class FailingHasher(PasswordHasher):
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        raise MemoryError("cannot allocate the hash's memory")
+
+
+async def test_a_request_that_fails_inside_gets_an_error_and_no_password_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = HashingService(Passwords(FailingHasher()), concurrency=1)
+    socket_path = tmp_path / "service.sock"
+    server = await asyncio.start_unix_server(service.handle, path=str(socket_path))
+    async with server:
+        with caplog.at_level(logging.ERROR):
+            answer = await raw_call(socket_path, framed({"op": "hash", "password": PASSWORD}))
+    assert answer == {"error": "the request failed in the hashing process"}
+    assert "password hashing request failed" in caplog.text and PASSWORD not in caplog.text
+
+
+async def test_a_password_longer_than_any_that_can_be_set_is_refused_without_hashing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored = await Passwords().hash(PASSWORD)
+    passwords = Passwords(RefusingHasher(), service=HashingClient(tmp_path / "unused.sock"))
+    assert await passwords.verify(stored, "x" * (MAX_LENGTH + 1)) is False
+    assert await passwords.verify(None, "x" * (MAX_LENGTH + 1)) is False
+    assert caplog.records == []  # the hashing process was not even asked
 
 
 def test_a_process_that_cannot_start_is_reported_and_leaves_nothing_behind(

@@ -76,11 +76,15 @@ def password_hashing(concurrency: int) -> Iterator[None]:
     from resonite_auth.security.hashing_service import HashingProcess
 
     hashing = HashingProcess.start(concurrency)
+    before = os.environ.get(HASHING_SOCKET_ENV)
     os.environ[HASHING_SOCKET_ENV] = str(hashing.socket_path)
     try:
         yield
     finally:
-        del os.environ[HASHING_SOCKET_ENV]
+        if before is None:
+            del os.environ[HASHING_SOCKET_ENV]
+        else:
+            os.environ[HASHING_SOCKET_ENV] = before
         hashing.stop()
 
 

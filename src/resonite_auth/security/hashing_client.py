@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 from resonite_auth.security.hashing_frames import FrameError, encode_frame, read_frame
 
-# Longer than any queue of sign-ins a healthy process has (each hash tens of milliseconds, at
-# most `concurrency` at once); past it, the process is taken to be stuck.
-ANSWER_TIMEOUT = 30.0
+# Longer than any queue of sign-ins a healthy process works through (each hash tens of
+# milliseconds, `concurrency` at once); past it the process is taken to be stuck, and it drops
+# the request unworked once it sees the connection closed.
+ANSWER_TIMEOUT = 60.0
 
 T = TypeVar("T")
 

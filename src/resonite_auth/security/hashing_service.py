@@ -20,12 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
 import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +37,25 @@ from resonite_auth.security.passwords import Passwords
 
 MODULE = "resonite_auth.security.hashing_service"
 SOCKET_NAME = "hashing.sock"
+PREFIX = "RESONITE_AUTH_"  # the server's settings in the environment
+log = logging.getLogger(MODULE)  # the same name when run as __main__
+
 REQUEST_TIMEOUT = 10.0  # a worker writes its request at once; an idle connection is dropped
 
 
 class HashingService:
-    """Answers one request per connection: `hash` a password or `verify` one against a hash."""
+    """Answers one request per connection: `hash` a password or `verify` one against a hash.
 
-    def __init__(self, passwords: Passwords, *, request_timeout: float = REQUEST_TIMEOUT) -> None:
+    At most `concurrency` requests are worked on at once; the rest wait in arrival order. A
+    request whose worker hung up while it waited (it gave up, or died) is dropped unworked, so
+    a backlog does not grow with work nobody will read.
+    """
+
+    def __init__(
+        self, passwords: Passwords, *, concurrency: int, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self._passwords = passwords
+        self._turn = asyncio.Semaphore(concurrency)
         self._request_timeout = request_timeout
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -49,13 +63,22 @@ class HashingService:
             try:
                 async with asyncio.timeout(self._request_timeout):
                     request = await read_frame(reader)
-                answer = await self.answer(request)
+                async with self._turn:
+                    if reader.at_eof():
+                        return
+                    answer = await self.answer(request)
             except FrameError as error:
                 answer = {"error": str(error)}
+            except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+                return  # the peer went away, or never sent its request; nothing was stored
+            except Exception:
+                # Never the request in the log: it holds a password.
+                log.exception("password hashing request failed")
+                answer = {"error": "the request failed in the hashing process"}
             writer.write(encode_frame(answer))
             await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
-            pass  # the peer went away, or never sent its request; nothing was stored anywhere
+        except ConnectionError:
+            pass  # the peer went away before its answer
         finally:
             writer.close()
 
@@ -71,19 +94,24 @@ class HashingService:
                 return {"error": "hash must be a string or null"}
             # With no stored hash, the dummy verify runs here: the process's own dummy hash.
             return {"match": await self._passwords.verify(stored_hash, password)}
-        return {"error": f"unknown operation {operation!r}"}
+        return {"error": f"unknown operation {str(operation)[:40]!r}"}
 
 
 async def serve(socket_path: Path, concurrency: int) -> None:
-    """Listen on `socket_path` until standard input reaches its end."""
-    service = HashingService(Passwords(concurrency=concurrency))
+    """Listen on `socket_path` until standard input reaches its end, then remove the socket's
+    directory (the server that made it may be gone: killed, it cleans up nothing)."""
+    passwords = Passwords(concurrency=concurrency)  # the service's turns bound it already
+    service = HashingService(passwords, concurrency=concurrency)
     server = await asyncio.start_unix_server(service.handle, path=str(socket_path))
     loop = asyncio.get_running_loop()
     parent = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(parent), sys.stdin)
     print("ready", flush=True)
-    async with server:
-        await parent.read()  # the server closes our stdin when it stops, or the kernel when it dies
+    try:
+        async with server:
+            await parent.read()  # the server closes our stdin when it stops, the kernel if it dies
+    finally:
+        shutil.rmtree(socket_path.parent, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,58 +121,104 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     if arguments.concurrency < 1:
         parser.error("--concurrency must be at least 1")
-    # Ctrl-C in a terminal reaches the whole process group; the server stops us when it stops.
+    # Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group; the
+    # workers may still be finishing sign-ins then. The server closes our stdin once they have.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(name)s: %(message)s")
     asyncio.run(serve(arguments.socket, arguments.concurrency))
 
 
 class HashingProcess:
-    """One server's hashing process: `start` it before the workers, `stop` it after them."""
+    """One server's hashing process: `start` it before the workers, `stop` it after them.
 
-    def __init__(self, process: subprocess.Popen[bytes], directory: Path) -> None:
-        self.process = process
+    A watcher thread starts it again on the same socket should it die (the kernel's OOM killer
+    may pick it while it holds its hashes' memory); meanwhile the workers hash by themselves.
+    """
+
+    def __init__(self, concurrency: int, directory: Path) -> None:
+        self.concurrency = concurrency
         self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     @property
     def socket_path(self) -> Path:
         return self.directory / SOCKET_NAME
 
     @classmethod
-    def start(cls, concurrency: int, *, timeout: float = 30) -> HashingProcess:
-        """Started and listening, or `RuntimeError` saying why not (nothing left behind)."""
-        directory = Path(tempfile.mkdtemp(prefix="resonite-auth-hashing-"))  # mode 0700
-        arguments = [str(directory / SOCKET_NAME), "--concurrency", str(concurrency)]
+    def start(
+        cls, concurrency: int, *, timeout: float = 30, watch_every: float | None = 1.0
+    ) -> HashingProcess:
+        """Started and listening, or `RuntimeError` saying why not (nothing left behind).
+        With `watch_every` seconds, a dead process is replaced that often at most."""
+        started = cls(concurrency, Path(tempfile.mkdtemp(prefix="resonite-auth-hashing-")))
+        try:
+            started.process = started._spawn(timeout)
+        except BaseException:
+            started.stop()
+            raise
+        if watch_every is not None:
+            threading.Thread(
+                target=started._watch, args=(watch_every, timeout), daemon=True
+            ).start()
+        return started
+
+    def _spawn(self, timeout: float) -> subprocess.Popen[bytes]:
+        self.directory.mkdir(mode=0o700, exist_ok=True)  # the last process may have removed it
+        arguments = [str(self.socket_path), "--concurrency", str(self.concurrency)]
         process = subprocess.Popen(  # noqa: S603 (our interpreter, our module, our arguments)
             [sys.executable, "-m", MODULE, *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            # It needs none of the server's settings (database and mail credentials among them).
+            env={name: value for name, value in os.environ.items() if not name.startswith(PREFIX)},
         )
-        started = cls(process, directory)
-        assert process.stdout is not None
-        try:
-            line = _first_line(process, timeout)
-        except BaseException:
-            started.stop()
-            raise
-        if line != b"ready\n":
-            started.stop()
+        if _first_line(process, timeout) != b"ready\n":
+            _end(process, timeout)
             raise RuntimeError(
                 f"the password hashing process did not start (exit status {process.returncode})"
             )
-        return started
+        return process
+
+    def _watch(self, every: float, timeout: float) -> None:
+        while not self._stopping.wait(every):
+            with self._lock:
+                if self._stopping.is_set() or self.process is None:
+                    return
+                if self.process.poll() is None:
+                    continue
+                log.error(
+                    "the password hashing process exited (status %s); starting a new one",
+                    self.process.returncode,
+                )
+                _end(self.process, timeout)
+                try:
+                    self.process = self._spawn(timeout)
+                except (RuntimeError, OSError):
+                    log.exception("the password hashing process could not be started again")
 
     def stop(self, timeout: float = 10) -> None:
-        if self.process.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self._stopping.set()
+        with self._lock:
+            if self.process is not None:
+                _end(self.process, timeout)
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _end(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Close its input (it exits by itself then), wait for it, kill it if it does not go."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _first_line(process: subprocess.Popen[bytes], timeout: float) -> bytes:

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from resonite_auth.security.hashing_client import HashingClient, HashingUnavailable
+from resonite_auth.security.password_policy import MAX_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,12 @@ class Passwords:
             return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
-        """True when `password` matches. With no stored hash, spend the same time and say no."""
+        """True when `password` matches. With no stored hash, spend the same time and say no.
+
+        A password longer than any that can be set is refused at once, whoever the account:
+        the answer says nothing about it, and nobody gets to have a megabyte hashed."""
+        if len(password) > MAX_LENGTH:
+            return False
         if self._service is not None:
             try:
                 return await self._service.verify(stored_hash, password)

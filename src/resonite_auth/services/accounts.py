@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from resonite_auth.domain.accounts import Account, normalize_username
 from resonite_auth.domain.audit import AuditEvent
 from resonite_auth.errors import ValidationFailed
+from resonite_auth.security.password_policy import MAX_LENGTH
 from resonite_auth.services import limits
 from resonite_auth.services.audit import record
 from resonite_auth.services.context import Context
@@ -44,6 +45,8 @@ def check_new_account(new: NewAccount) -> None:
         raise ValidationFailed("That does not look like an email address.")
     if len(new.password) < MIN_PASSWORD:
         raise ValidationFailed(f"Passwords need at least {MIN_PASSWORD} characters.")
+    if len(new.password) > MAX_LENGTH:
+        raise ValidationFailed(f"Passwords are at most {MAX_LENGTH} characters.")
 
 
 async def create_account(ctx: Context, new: NewAccount, *, actor: str = "cli") -> Account:

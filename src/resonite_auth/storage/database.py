@@ -13,7 +13,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from resonite_auth.storage.driver import PostgresHotStatements, SqliteHotReads, SqliteWrites
+from resonite_auth.storage.driver import (
+    PostgresHotStatements,
+    SqliteHotReads,
+    SqliteWrites,
+    decode_json,
+)
 from resonite_auth.storage.inline_sqlite import (
     InlineConnection,
     begin_immediate,
@@ -44,7 +49,10 @@ class Database:
             _ensure_sqlite_folder(self.url.database)
             pooling = {} if _in_memory(self.url.database) else _pool_args(pool_size)
             self.engine: AsyncEngine = create_async_engine(
-                self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **pooling
+                self.url,
+                connect_args={"timeout": SQLITE_BUSY_SECONDS},
+                json_deserializer=decode_json,
+                **pooling,
             )
             _configure_sqlite(self.engine)
         else:
@@ -52,7 +60,11 @@ class Database:
             # request. A connection that died with the server is detected on its first use;
             # SQLAlchemy then invalidates the whole pool, so one request fails, not many.
             self.engine = create_async_engine(
-                self.url, pool_pre_ping=pre_ping, pool_recycle=pool_recycle, **_pool_args(pool_size)
+                self.url,
+                pool_pre_ping=pre_ping,
+                pool_recycle=pool_recycle,
+                json_deserializer=decode_json,
+                **_pool_args(pool_size),
             )
         # Reads share the pool, in autocommit: on SQLite the driver is in autocommit already
         # (isolation_level=None, see _configure_sqlite) and the flag tells the begin hook to

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from resonite_auth.storage.driver import SqliteWrites
+from resonite_auth.storage.driver import SqliteWrites, decode_json
 
 # A read waits only in rare recovery cases in WAL mode
 # (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode); it then blocks
@@ -155,6 +155,7 @@ def _engine(url: URL, pool_size: int, *, busy_seconds: int, query_only: bool) ->
     engine = create_engine(
         url.set(drivername="sqlite+pysqlite"),
         connect_args={"timeout": busy_seconds, "check_same_thread": False},
+        json_deserializer=decode_json,
         pool_size=pool_size,
         max_overflow=-1,
     )

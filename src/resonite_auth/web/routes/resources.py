@@ -7,10 +7,10 @@ would cost more than the token lookup itself.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resonite_auth.errors import InsufficientScope, MissingToken, OAuthError
@@ -24,7 +24,9 @@ NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
 def encode(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, the bytes `json.dumps(ensure_ascii=False, separators=(",", ":"))`
+    would give for these documents, in a tenth of its time."""
+    return orjson.dumps(document)
 
 
 def bearer_challenge(error: OAuthError) -> bytes:

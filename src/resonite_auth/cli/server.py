@@ -46,6 +46,8 @@ def serve(
             port=port,
             workers=workers,
             loop=loop,
+            # Each response's head and body in one send (web/one_send.py).
+            http="resonite_auth.web.one_send:OneSendHttpToolsProtocol",
             log_level=settings.log_level,
             proxy_headers=True,
         )

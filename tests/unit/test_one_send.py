@@ -1,0 +1,196 @@
+"""The corked transport under uvicorn's protocol (web/one_send.py), on real loopback TCP with
+asyncio's and uvloop's event loops: what is written during one turn of the loop goes out
+together when the turn ends, in order; large writes, close(), write_eof() and abort() behave as
+the transport's own; a peer that has gone is no error."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, cast
+
+import pytest
+import uvloop
+
+from resonite_auth.web.one_send import SEND_AT, CorkedTransport
+
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "asyncio": asyncio.new_event_loop,
+    "uvloop": uvloop.new_event_loop,
+}
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
+    event_loop = LOOPS[request.param]()
+    errors: list[dict[str, Any]] = []
+    event_loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    yield event_loop
+    event_loop.close()
+    assert errors == [], "the loop reported an error"
+
+
+Scenario = Callable[[CorkedTransport, socket.socket], Awaitable[None]]
+
+
+def run(loop: asyncio.AbstractEventLoop, scenario: Scenario) -> None:
+    """`scenario(corked, peer)`: a corked transport of a TCP connection, and the socket of its
+    other end (non-blocking)."""
+
+    async def connected() -> None:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+            peer, _ = listener.accept()
+        peer.setblocking(False)
+        # uvloop's transports do not derive from asyncio.Transport; they have its methods.
+        corked = CorkedTransport(cast(asyncio.Transport, transport), loop)
+        try:
+            await scenario(corked, peer)
+        finally:
+            transport.abort()
+            peer.close()
+
+    loop.run_until_complete(asyncio.wait_for(connected(), 10))
+
+
+def nothing_yet(peer: socket.socket) -> bool:
+    try:
+        peer.recv(1 << 20)
+    except BlockingIOError:
+        return True
+    return False
+
+
+async def received(peer: socket.socket, size: int) -> bytes:
+    """What the peer reads until `size` bytes or end of stream, waiting on the loop."""
+    data = b""
+    while len(data) < size:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            await asyncio.sleep(0.001)
+            continue
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+async def end_of_stream(peer: socket.socket) -> bool:
+    for _ in range(2000):
+        try:
+            return peer.recv(1) == b""
+        except BlockingIOError:
+            await asyncio.sleep(0.001)
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def test_writes_of_one_turn_leave_together_at_its_end(loop: asyncio.AbstractEventLoop) -> None:
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+    pipelined = b"HTTP/1.1 204 No Content\r\n\r\n"
+
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(head)
+        corked.write(b"{}")
+        corked.writelines([pipelined])
+        assert corked.get_write_buffer_size() == len(head) + 2 + len(pipelined)
+        # Still in the same turn: the kernel has nothing for the peer yet.
+        assert nothing_yet(peer)
+        expected = head + b"{}" + pipelined
+        assert await received(peer, len(expected)) == expected
+        assert corked.get_write_buffer_size() == 0
+
+    run(loop, scenario)
+
+
+def test_a_later_turn_starts_a_new_send(loop: asyncio.AbstractEventLoop) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(b"first")
+        assert await received(peer, 5) == b"first"
+        corked.write(b"second")
+        assert nothing_yet(peer)
+        assert await received(peer, 6) == b"second"
+
+    run(loop, scenario)
+
+
+def test_a_large_response_is_sent_as_it_is_written(loop: asyncio.AbstractEventLoop) -> None:
+    """Past SEND_AT bytes the writes go to the transport at once, so its flow control sees them."""
+
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(b"h" * 100)
+        corked.write(b"b" * SEND_AT)
+        assert corked.get_write_buffer_size() < SEND_AT  # handed to the transport
+        assert not nothing_yet(peer)  # and in the kernel before the turn ends
+
+    run(loop, scenario)
+
+
+def test_close_sends_what_was_kept_then_ends_the_stream(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n")
+        corked.close()
+        assert corked.is_closing()
+        data = await received(peer, 1 << 16)
+        assert data == b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n"
+
+    run(loop, scenario)
+
+
+def test_write_eof_sends_what_was_kept_first(loop: asyncio.AbstractEventLoop) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        assert corked.can_write_eof()
+        corked.write(b"last words")
+        corked.write_eof()
+        assert await received(peer, 1 << 16) == b"last words"
+
+    run(loop, scenario)
+
+
+def test_abort_drops_what_was_kept(loop: asyncio.AbstractEventLoop) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(b"never sent")
+        corked.abort()
+        await asyncio.sleep(0)  # the turn ends: the scheduled send finds nothing
+        assert await end_of_stream(peer)
+
+    run(loop, scenario)
+
+
+def test_a_peer_that_has_gone_is_no_error(loop: asyncio.AbstractEventLoop) -> None:
+    """The connection is lost before the turn ends: what was kept is dropped, as the
+    transport drops writes after a lost connection, and the loop reports nothing."""
+
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        corked.write(b"too late")
+        corked._transport.abort()  # the connection ends under the corked transport
+        await asyncio.sleep(0.01)
+        assert corked.is_closing()
+        assert await end_of_stream(peer)
+
+    run(loop, scenario)
+
+
+def test_the_rest_of_the_transport_is_the_transports(loop: asyncio.AbstractEventLoop) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        assert corked.get_extra_info("peername") == peer.getsockname()
+        assert corked.is_reading()
+        corked.pause_reading()
+        assert not corked.is_reading()
+        corked.resume_reading()
+        assert corked.is_reading()
+        corked.set_write_buffer_limits(high=1000, low=10)
+        assert corked.get_write_buffer_limits() == (10, 1000)
+        protocol = corked.get_protocol()
+        replacement = asyncio.Protocol()
+        corked.set_protocol(replacement)
+        assert corked.get_protocol() is replacement
+        corked.set_protocol(protocol)
+
+    run(loop, scenario)

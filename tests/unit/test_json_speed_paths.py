@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,3 +51,13 @@ def test_encode_keeps_non_ascii_as_utf8() -> None:
 def test_json_columns_decode_as_the_standard_library_does(value: Any) -> None:
     stored = json.dumps(value)  # as SQLAlchemy's JSON type writes it
     assert decode_json(stored) == json.loads(stored)
+
+
+@pytest.mark.parametrize("value", [1, 2.5, None, True])
+def test_a_value_that_is_not_text_is_a_type_error_as_for_the_standard_library(value: Any) -> None:
+    """SQLite returns a JSON number stored with numeric affinity as a number; SQLAlchemy's SQLite
+    dialect relies on the decoder's TypeError to return it as it is."""
+    with pytest.raises(TypeError):
+        json.loads(value)
+    with pytest.raises(TypeError):
+        decode_json(value)

@@ -28,10 +28,20 @@ from resonite_auth.storage.statement_pool import StatementPool
 if TYPE_CHECKING:
     from sqlalchemy.sql.type_api import _BindProcessorType, _ResultProcessorType
 
-# JSON columns (scopes, tags, badges) are decoded on every lookup: orjson reads a short array in
-# a tenth of the standard library's time. Every engine and connection decodes with it; values are
-# still written by the standard library's encoder.
-decode_json = orjson.loads
+
+def decode_json(text: str | bytes) -> Any:
+    """A JSON column's value: JSON columns (scopes, tags, badges) are decoded on every lookup,
+    and orjson reads a short array in a tenth of the standard library's time. Every engine and
+    connection decodes with it; values are still written by the standard library's encoder.
+
+    Anything but text raises TypeError, as `json.loads` does: SQLite hands a JSON number back as
+    a number (the column has numeric affinity), which SQLAlchemy's SQLite dialect then returns
+    as it is when the decoder raises TypeError.
+    """
+    if not isinstance(text, str | bytes):
+        raise TypeError(f"JSON text must be str or bytes, not {type(text).__name__}")
+    return orjson.loads(text)
+
 
 # A column of a result: its key in the row, and SQLAlchemy's processor for its type.
 _Column = tuple[str, "_ResultProcessorType[Any] | None"]

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from bench.harness.processes import Server, free_port
 from resonite_auth.web.balanced_accept import TABLE_ENV, WorkerTable
+from resonite_auth.web.one_send import UVICORN_HTTP
 
 PEERS = Path(__file__).resolve().parent.parent / "peers"
 
 
 def make_server(workers: int, workdir: Path) -> Server:
-    """uvicorn as `resonite-auth serve` runs it: with several workers, the same even spread of
+    """uvicorn as `resonite-auth serve` runs it: its HTTP protocol that sends each response in
+    one send (resonite_auth/web/one_send.py) and, with several workers, the same even spread of
     connections over them (resonite_auth/web/balanced_accept.py)."""
     port = free_port()
     balanced: list[str] = []
@@ -37,6 +39,8 @@ def make_server(workers: int, workdir: Path) -> Server:
             str(workers),
             "--log-level",
             "warning",
+            "--http",
+            UVICORN_HTTP,
             *balanced,
         ],
         env=env,

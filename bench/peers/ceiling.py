@@ -1,7 +1,8 @@
 """The ceiling of the HTTP stack on this machine: bare Starlette on uvicorn, a fixed small JSON.
 
-Same server (uvicorn with httptools and uvloop, and with several workers the same even spread
-of connections over them, as `resonite-auth serve` runs it: bench/harness/ceiling.py), same
+Same server (uvicorn with httptools and uvloop, the same one-send protocol, and with several
+workers the same even spread of connections over them, as `resonite-auth serve` runs it:
+bench/harness/ceiling.py), same
 framework underneath FastAPI, no database, no middleware: nothing an identity provider can beat.
 """
 

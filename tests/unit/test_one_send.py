@@ -194,3 +194,11 @@ def test_the_rest_of_the_transport_is_the_transports(loop: asyncio.AbstractEvent
         corked.set_protocol(protocol)
 
     run(loop, scenario)
+
+
+def test_serve_names_the_protocol_as_uvicorn_imports_it() -> None:
+    from uvicorn.importer import import_from_string
+
+    from resonite_auth.web.one_send import UVICORN_HTTP, OneSendHttpToolsProtocol
+
+    assert import_from_string(UVICORN_HTTP) is OneSendHttpToolsProtocol

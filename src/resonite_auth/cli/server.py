@@ -35,6 +35,8 @@ def serve(
     """Apply pending migrations, then serve HTTP."""
     import uvicorn
 
+    from resonite_auth.web.one_send import UVICORN_HTTP
+
     migrate_database()
     settings = Settings()
     typer.echo(f"resonite-auth serving {settings.issuer} (listening on http://{host}:{port})")
@@ -47,7 +49,7 @@ def serve(
             workers=workers,
             loop=loop,
             # Each response's head and body in one send (web/one_send.py).
-            http="resonite_auth.web.one_send:OneSendHttpToolsProtocol",
+            http=UVICORN_HTTP,
             log_level=settings.log_level,
             proxy_headers=True,
         )

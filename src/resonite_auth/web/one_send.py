@@ -10,7 +10,8 @@ the bytes, their order, flow control and closing are the protocol's own. Writes 
 `SEND_AT` bytes in one turn are sent at once, so that a large response still meets the
 transport's flow control (its high-water mark pauses the protocol) as it is written.
 
-`serve` passes `OneSendHttpToolsProtocol` to uvicorn as its `http` protocol ("module:name").
+`serve` passes `OneSendHttpToolsProtocol` to uvicorn as its `http` protocol (`UVICORN_HTTP`,
+"module:name", which uvicorn's worker processes import).
 """
 
 from __future__ import annotations
@@ -114,3 +115,6 @@ class OneSendHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CorkedTransport(transport, self.loop))
+
+
+UVICORN_HTTP = f"{__name__}:{OneSendHttpToolsProtocol.__name__}"

@@ -107,6 +107,19 @@ def test_writes_of_one_turn_leave_together_at_its_end(loop: asyncio.AbstractEven
     run(loop, scenario)
 
 
+def test_a_buffer_reused_after_its_write_is_sent_as_written(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
+        buffer = bytearray(b"as written")
+        corked.write(buffer)
+        corked.write(memoryview(b" and then"))
+        buffer[:] = b"overwritten"
+        assert await received(peer, 19) == b"as written and then"
+
+    run(loop, scenario)
+
+
 def test_a_later_turn_starts_a_new_send(loop: asyncio.AbstractEventLoop) -> None:
     async def scenario(corked: CorkedTransport, peer: socket.socket) -> None:
         corked.write(b"first")

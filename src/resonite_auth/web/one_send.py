@@ -37,7 +37,7 @@ class CorkedTransport(asyncio.Transport):
         super().__init__()
         self._transport = transport
         self._loop = loop
-        self._kept: list[bytes | bytearray | memoryview] = []
+        self._kept: list[bytes] = []
         self._kept_size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -45,8 +45,11 @@ class CorkedTransport(asyncio.Transport):
             return
         if not self._kept:
             self._loop.call_soon(self._send_kept)
-        self._kept.append(data)
-        self._kept_size += len(data)
+        # A mutable buffer is copied, as the transport copies what it cannot send at once:
+        # the writer may reuse it before the turn ends.
+        kept = data if isinstance(data, bytes) else bytes(data)
+        self._kept.append(kept)
+        self._kept_size += len(kept)
         if self._kept_size >= SEND_AT:
             self._send_kept()
 

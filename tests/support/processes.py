@@ -72,6 +72,9 @@ def wait_until_ready(
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
+    # Stopped here: the caller's teardown never runs for a start that failed.
+    process.kill()
+    process.wait()
     raise RuntimeError(f"{name} did not become ready")
 
 

@@ -215,3 +215,63 @@ def test_serve_names_the_protocol_as_uvicorn_imports_it() -> None:
     from resonite_auth.web.one_send import UVICORN_HTTP, OneSendHttpToolsProtocol
 
     assert import_from_string(UVICORN_HTTP) is OneSendHttpToolsProtocol
+
+
+def test_a_complete_response_does_not_wait_for_the_rest_of_the_turn(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """The app finishes its response, then holds the loop's thread (as a SQLite write unit of
+    another request does): the client has the whole response before the thread is released."""
+    import threading
+
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from resonite_auth.web.one_send import OneSendHttpToolsProtocol
+
+    released = threading.Event()  # set by the client once it has the whole answer
+    held_until_released = threading.Event()  # set by the app when it lets the thread go
+    body = b'{"ok":true}'
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"11")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        released.wait(5)  # the loop's thread is held until the client has read the answer
+        held_until_released.set()
+
+    config = Config(app, http=OneSendHttpToolsProtocol, lifespan="off", log_level="warning")
+    state = ServerState()
+    answered_first: list[bool] = []
+
+    def client(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            data = b""
+            while not data.endswith(body):
+                data += sock.recv(65536)
+            answered_first.append(not held_until_released.is_set())
+            released.set()
+
+    async def scenario() -> None:
+        server = await loop.create_server(
+            lambda: OneSendHttpToolsProtocol(config, state, {}, _loop=loop), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        reader = threading.Thread(target=client, args=(port,))
+        reader.start()
+        try:
+            await asyncio.to_thread(reader.join, 15)
+        finally:
+            released.set()
+            server.close()
+            for task in list(state.tasks):
+                await task
+            for protocol in list(state.connections):
+                protocol.shutdown()  # type: ignore[union-attr]
+            await server.wait_closed()
+
+    loop.run_until_complete(asyncio.wait_for(scenario(), 20))
+    assert answered_first == [True]

@@ -266,3 +266,30 @@ async def test_a_unit_takes_an_access_token_and_at_most_one_refresh_token(ctx: C
     unspent = await code_by_digest(ctx.db, code)  # refused before anything was written
     assert unspent is not None and unspent.redeemed_at is None
     assert await count_tokens(ctx, grant_id) == 0
+
+
+async def test_a_grant_is_marked_used_to_the_minute(ctx: Context) -> None:
+    """`last_used_at` is set when it is unset or a minute old, and left alone in between (on
+    PostgreSQL updating it locks the grant's row, which every spending would queue behind)."""
+    account_id, client_id, grant_id = await a_grant(ctx)
+
+    async def spend_a_code_at(now: datetime) -> None:
+        code = await a_code(ctx, account_id, client_id, grant_id)
+        rows = token_rows(account_id, client_id, grant_id, refresh=False)
+        outcome = await spend_and_issue(
+            ctx.db,
+            Credential.CODE,
+            code,
+            grant_id=grant_id,
+            account_id=account_id,
+            now=now,
+            token_rows=rows,
+        )
+        assert outcome is Spent.ISSUED
+
+    await spend_a_code_at(NOW)
+    assert await last_used(ctx, grant_id) == NOW
+    await spend_a_code_at(NOW + timedelta(seconds=59))
+    assert await last_used(ctx, grant_id) == NOW
+    await spend_a_code_at(NOW + timedelta(seconds=61))
+    assert await last_used(ctx, grant_id) == NOW + timedelta(seconds=61)

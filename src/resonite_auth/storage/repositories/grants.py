@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, false, insert, select, update
+from sqlalchemy import and_, bindparam, case, exists, false, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import Column
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
 from resonite_auth.storage.database import Database
@@ -43,7 +44,29 @@ def grant_is_live() -> ColumnElement[bool]:
     )
 
 
-_USE_LIVE_GRANT = update(grants).where(grant_is_live()).values(last_used_at=_NOW)
+# A grant's `last_used_at` is kept to this precision (the connected applications page shows the
+# minute): a spending sets it only when it is older. On PostgreSQL the update is a row lock
+# that every spending under the grant would otherwise queue behind (repositories/spending.py).
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def stale_before(now: datetime) -> datetime:
+    """The `stale_before` parameter of `stale` for a spending at `now`."""
+    return now - LAST_USED_PRECISION
+
+
+def stale(last_used_at: Column[Any] | ColumnElement[Any]) -> ColumnElement[bool]:
+    """A grant's `last_used_at` is unset, or older than the parameter `stale_before`."""
+    return or_(
+        last_used_at.is_(None), last_used_at < bindparam("stale_before", type_=UTCDateTime())
+    )
+
+
+_USE_LIVE_GRANT = (
+    update(grants)
+    .where(grant_is_live())
+    .values(last_used_at=case((stale(grants.c.last_used_at), _NOW), else_=grants.c.last_used_at))
+)
 _CODE_BY_DIGEST = select(authorization_codes).where(
     authorization_codes.c.digest == bindparam("code_digest")
 )
@@ -108,13 +131,18 @@ class GrantRepository:
         )
 
     async def use_if_live(self, grant_id: str, account_id: str, now: datetime) -> bool:
-        """Mark the grant used if it is live: not revoked, `account_id` exists, not locked.
+        """Mark the grant used (`last_used_at`, when stale) if it is live: not revoked,
+        `account_id` exists, not locked. False, and nothing changed, when it is not.
 
-        False, and nothing changed, when it is not. One statement checks and marks; on
-        PostgreSQL its row lock on the grant, held until the caller's transaction ends, orders
-        it with a revocation of the grant (which updates the same row).
+        One statement checks and marks. It serves the databases whose writers take turns
+        (SQLite); PostgreSQL spends in one statement of its own (repositories/spending.py).
         """
-        parameters = {"live_grant_id": grant_id, "live_account_id": account_id, "now": now}
+        parameters = {
+            "live_grant_id": grant_id,
+            "live_account_id": account_id,
+            "now": now,
+            "stale_before": stale_before(now),
+        }
         return await run(self._db, _USE_LIVE_GRANT, parameters) == 1
 
     async def revoke(self, grant_id: str, now: datetime) -> None:

@@ -3,8 +3,8 @@ buys (new tokens), as one atomic unit.
 
 Three things happen together or not at all: the credential is marked spent, unless it already
 was (exactly one of any number of concurrent callers wins, RFC 6749 §4.1.2 and §10.4); the grant
-is marked used, unless it was revoked or its account is locked or gone; the new tokens are
-inserted.
+is found live (not revoked, its account there and not locked) and marked used; the new tokens
+are inserted.
 
 On PostgreSQL the unit is one statement (data-modifying CTEs): a single statement is atomic by
 itself, so it needs no BEGIN and COMMIT, and the whole unit costs one round trip instead of five
@@ -31,7 +31,9 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import CTE
 
 from resonite_auth.storage.database import Database
 from resonite_auth.storage.repositories.grants import (
@@ -39,6 +41,8 @@ from resonite_auth.storage.repositories.grants import (
     GrantRepository,
     TokenRepository,
     grant_is_live,
+    stale,
+    stale_before,
 )
 from resonite_auth.storage.tables import authorization_codes, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
@@ -113,6 +117,7 @@ async def _in_one_statement(db: Database, unit: _Unit) -> Spent:
         "credential_digest": unit.credential_digest,
         "live_grant_id": unit.grant_id,
         "live_account_id": unit.account_id,
+        "stale_before": stale_before(unit.now),
     }
     for prefix, row in zip(_ROW_PREFIXES, unit.token_rows, strict=False):  # length checked
         parameters.update({f"{prefix}{name}": row[name] for name in _TOKEN_COLUMNS})
@@ -122,13 +127,11 @@ async def _in_one_statement(db: Database, unit: _Unit) -> Spent:
     if not outcome["unspent"]:
         return Spent.ALREADY_SPENT
     if not outcome["live"]:
-        return Spent.GRANT_DEAD  # the spending required a live grant: nothing changed
+        # Dead as the snapshot saw it, or revoked while this unit waited for the grant's row:
+        # the spending required the locked live grant, so nothing changed.
+        return Spent.GRANT_DEAD
     if not outcome["spent"]:
         return Spent.ALREADY_SPENT  # a concurrent caller spent it first
-    if not outcome["used"]:
-        # Revoked or locked between the statement's snapshot and its row lock on the grant:
-        # the credential is spent, and no token was stored.
-        return Spent.GRANT_DEAD
     assert outcome["issued"] == len(unit.token_rows)
     return Spent.ISSUED
 
@@ -158,38 +161,37 @@ def _unspent(credential: Credential) -> ColumnElement[bool]:
 
 
 def _build(credential: Credential, token_count: int) -> Select[Any]:
-    # Spent only while the grant is live, so that a dead grant leaves the credential unspent.
+    # The grant's row is locked first, in share mode: a revocation of the grant updates that row,
+    # so it waits for this unit to commit (and then revokes the tokens it stored), or this unit
+    # waits for the revocation and READ COMMITTED checks the liveness again on the row as
+    # revoked. Units under one grant share the lock, so they no longer queue behind each other's
+    # commit. Grant first, then the credential's row: the order a revocation takes them in, so
+    # the two cannot deadlock.
+    live = select(grants.c.id).where(grant_is_live()).with_for_update(read=True).cte("live")
+    # Spent only under the locked live grant, so that a dead grant leaves the credential unspent.
     if credential is Credential.CODE:
         spend = (
             update(authorization_codes)
-            .where(_unspent(credential), exists().where(grant_is_live()))
+            .where(_unspent(credential), exists(select(live.c.id)))
             .values(redeemed_at=_NOW)
             .returning(authorization_codes.c.digest)
         )
     else:
         spend = (
             update(tokens)
-            .where(_unspent(credential), exists().where(grant_is_live()))
+            .where(_unspent(credential), exists(select(live.c.id)))
             .values(rotated_at=_NOW)
             .returning(tokens.c.digest)
         )
     spent = spend.cte("spent")
-    # The grant's row lock orders this unit with a revocation of the grant, which updates the
-    # same row; the liveness is checked again on the row as locked.
-    used = (
-        update(grants)
-        .where(grant_is_live(), exists(select(spent.c.digest)))
-        .values(last_used_at=_NOW)
-        .returning(grants.c.id)
-        .cte("used")
-    )
+    touched = _touch(spent).cte("touched")
     rows = [
         select(
             *(
                 bindparam(f"{prefix}{name}", type_=tokens.c[name].type).label(name)
                 for name in _TOKEN_COLUMNS
             )
-        ).where(exists(select(used.c.id)))
+        ).where(exists(select(spent.c.digest)))
         for prefix in _ROW_PREFIXES[:token_count]
     ]
     issued = (
@@ -199,12 +201,37 @@ def _build(credential: Credential, token_count: int) -> Select[Any]:
         .cte("issued")
     )
     return select(
+        select(func.count()).select_from(live).scalar_subquery().label("live"),
         select(func.count()).select_from(spent).scalar_subquery().label("spent"),
-        select(func.count()).select_from(used).scalar_subquery().label("used"),
+        select(func.count()).select_from(touched).scalar_subquery().label("touched"),
         select(func.count()).select_from(issued).scalar_subquery().label("issued"),
-        # As the statement's snapshot saw them, before any of its changes:
+        # As the statement's snapshot saw it, before any of its changes:
         exists().where(_unspent(credential)).label("unspent"),
-        exists().where(grant_is_live()).label("live"),
+    )
+
+
+def _touch(spent: CTE) -> Update:
+    """Set the grant's `last_used_at` if it is stale, when the credential was spent.
+
+    Only if no other unit holds the row (SKIP LOCKED): waiting would queue the units under one
+    grant again, and two units that both hold the share lock and both wait to update the row
+    would deadlock. Under steady concurrent use a touch may be skipped, and a later one makes it.
+    """
+    candidate = grants.alias("candidate")
+    touchable = (
+        select(candidate.c.id)
+        .where(
+            candidate.c.id == bindparam("live_grant_id"),
+            stale(candidate.c.last_used_at),
+            exists(select(spent.c.digest)),
+        )
+        .with_for_update(key_share=True, skip_locked=True)  # FOR NO KEY UPDATE SKIP LOCKED
+    )
+    return (
+        update(grants)
+        .where(grants.c.id.in_(touchable))
+        .values(last_used_at=_NOW)
+        .returning(grants.c.id)
     )
 
 

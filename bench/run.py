@@ -173,11 +173,13 @@ def machine() -> dict[str, str]:
         platform.processor(),
     )
     mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    # Which build runs the servers matters (a tenth of the rate, bench/RESULTS.md): name it.
+    interpreter = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     return {
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "memory": f"{int(mem) / 1024 / 1024:.1f} GiB",
-        "python": platform.python_version(),
+        "python": f"{platform.python_version()} ({interpreter})",
         "kernel": platform.release(),
     }
 

@@ -6,19 +6,19 @@ matters, and the spending is seen waiting (pg_stat_activity) before it is let go
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from resonite_auth.config import Settings
 from resonite_auth.services.context import Context
-from resonite_auth.storage.migrate import upgrade
 from resonite_auth.storage.repositories.grants import TokenRepository, code_by_digest
 from resonite_auth.storage.repositories.spending import Credential, Spent
 from resonite_auth.storage.tables import grants, tokens
 from tests.storage.test_spending import a_code, count_tokens, last_used, spend, token_rows
-from tests.support.databases import fresh_database
 from tests.support.grants import NOW, a_grant
 
 # The spending's statement, as pg_stat_activity shows it.
@@ -28,17 +28,9 @@ PATIENCE = 30.0
 
 
 @pytest.fixture(scope="module")
-def postgresql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with fresh_database("postgresql", tmp_path_factory.mktemp("db")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def ctx(postgresql_url: str) -> AsyncIterator[Context]:
-    context = Context.from_settings(Settings(database_url=postgresql_url))
-    await upgrade(context.db)
-    yield context
-    await context.close()
+def backend() -> str:
+    """Row locks are PostgreSQL's: the storage tests' `ctx` on PostgreSQL only."""
+    return "postgresql"
 
 
 async def waiting_spendings(ctx: Context) -> int:
@@ -82,20 +74,30 @@ async def test_spendings_under_one_grant_do_not_wait_for_each_other(ctx: Context
     assert await last_used(ctx, grant_id) == NOW
 
 
+@asynccontextmanager
+async def a_revocation_waited_for(
+    ctx: Context, grant_id: str, spending: Coroutine[Any, Any, Spent]
+) -> AsyncIterator[tuple[AsyncConnection, asyncio.Task[Spent]]]:
+    """The grant's row updated by a revocation not yet committed, and `spending` started and
+    seen waiting; the revocation commits when the block ends."""
+    async with ctx.db.transaction() as revocation:
+        await revocation.execute(
+            update(grants).where(grants.c.id == grant_id).values(revoked_at=NOW)
+        )
+        task = asyncio.create_task(spending)
+        await until_a_spending_waits(ctx, task)
+        yield revocation, task
+
+
 async def test_a_spending_waits_for_a_revocation_and_then_buys_nothing(ctx: Context) -> None:
     """The grant is revoked (not yet committed) as the code is spent: the spending waits for
     the revocation, finds the grant dead on the row as revoked, and leaves the code unspent."""
     account_id, client_id, grant_id = await a_grant(ctx)
     code = await a_code(ctx, account_id, client_id, grant_id)
     rows = token_rows(account_id, client_id, grant_id, refresh=True)
-    async with ctx.db.transaction() as revocation:
-        await revocation.execute(
-            update(grants).where(grants.c.id == grant_id).values(revoked_at=NOW)
-        )
-        spending = asyncio.create_task(
-            spend(ctx, Credential.CODE, code, account_id, grant_id, rows)
-        )
-        await until_a_spending_waits(ctx, spending)
+    spending_code = spend(ctx, Credential.CODE, code, account_id, grant_id, rows)
+    async with a_revocation_waited_for(ctx, grant_id, spending_code) as (_, spending):
+        pass
     assert await asyncio.wait_for(spending, PATIENCE) is Spent.GRANT_DEAD
     unspent = await code_by_digest(ctx.db, code)
     assert unspent is not None and unspent.redeemed_at is None
@@ -112,14 +114,8 @@ async def test_a_refresh_and_a_revocation_of_its_grant_do_not_deadlock(ctx: Cont
         await TokenRepository(connection).add_all(first)
     refresh = first[1]["digest"]
     rows = token_rows(account_id, client_id, grant_id, refresh=True, parent=refresh)
-    async with ctx.db.transaction() as revocation:
-        await revocation.execute(
-            update(grants).where(grants.c.id == grant_id).values(revoked_at=NOW)
-        )
-        spending = asyncio.create_task(
-            spend(ctx, Credential.REFRESH_TOKEN, refresh, account_id, grant_id, rows)
-        )
-        await until_a_spending_waits(ctx, spending)
+    refreshing = spend(ctx, Credential.REFRESH_TOKEN, refresh, account_id, grant_id, rows)
+    async with a_revocation_waited_for(ctx, grant_id, refreshing) as (revocation, spending):
         revoked = await asyncio.wait_for(
             revocation.execute(
                 update(tokens).where(tokens.c.grant_id == grant_id).values(revoked_at=NOW)

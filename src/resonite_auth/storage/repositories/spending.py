@@ -203,6 +203,8 @@ def _build(credential: Credential, token_count: int) -> Select[Any]:
     return select(
         select(func.count()).select_from(live).scalar_subquery().label("live"),
         select(func.count()).select_from(spent).scalar_subquery().label("spent"),
+        # Not read: named so that SQLAlchemy puts the CTE in the statement (PostgreSQL runs a
+        # data-modifying CTE whether or not its rows are read).
         select(func.count()).select_from(touched).scalar_subquery().label("touched"),
         select(func.count()).select_from(issued).scalar_subquery().label("issued"),
         # As the statement's snapshot saw it, before any of its changes:

@@ -49,6 +49,15 @@ JOIN clients ON clients.client_id = tokens.client_id
 JOIN accounts ON accounts.id = tokens.account_id
 WHERE tokens.digest = md5('scale-a' || 500000) || md5('scale-b' || 500000)
 """,
+    # Concurrent lookups of one worker go in one statement (storage/coalescing.py).
+    "bearer token lookup, batched": """
+SELECT tokens.kind, tokens.scopes, grants.revoked_at, clients.status, accounts.*
+FROM tokens JOIN grants ON grants.id = tokens.grant_id
+JOIN clients ON clients.client_id = tokens.client_id
+JOIN accounts ON accounts.id = tokens.account_id
+WHERE tokens.digest = ANY(ARRAY[md5('scale-a' || 500000) || md5('scale-b' || 500000),
+  md5('scale-a' || 7) || md5('scale-b' || 7), md5('scale-a' || 90001) || md5('scale-b' || 90001)])
+""",
     "grant of a token": "SELECT * FROM grants WHERE id = 'scale77'",
 }
 

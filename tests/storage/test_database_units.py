@@ -238,7 +238,7 @@ def test_per_request_lookups_leave_the_secrets_in_the_database() -> None:
     """The bearer and session lookups, run on every API call and page, select the account as
     `to_account` reads it: never its password hash or TOTP secret."""
     secrets = {"password_hash", "totp_secret", "totp_last_step"}
-    for statement in (LIVE_TOKEN, SESSION_WITH_ACCOUNT):
-        selected = {column.name for column in statement.selected_columns}
+    for lookup in (LIVE_TOKEN, SESSION_WITH_ACCOUNT):
+        selected = {column.name for column in lookup.one.selected_columns}
         assert selected >= {column.name for column in ACCOUNT_COLUMNS}
         assert not selected & secrets

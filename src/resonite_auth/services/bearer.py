@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.clients import ClientStatus
@@ -12,6 +12,7 @@ from resonite_auth.domain.grants import TokenKind
 from resonite_auth.errors import InsufficientScope, InvalidToken, MissingToken
 from resonite_auth.security.tokens import digest
 from resonite_auth.services.context import Context
+from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS, to_account
 from resonite_auth.storage.tables import accounts, clients, grants, tokens
 
@@ -35,7 +36,7 @@ def bearer_from_header(authorization: str | None) -> str | None:
 
 # Built once: a statement made per request costs more to build and to key for SQLAlchemy's
 # compiled cache than the lookup itself costs the database.
-LIVE_TOKEN = (
+LIVE_TOKEN = keyed_lookup(
     select(
         tokens.c.kind,
         tokens.c.scopes.label("token_scopes"),
@@ -48,8 +49,9 @@ LIVE_TOKEN = (
     )
     .join(grants, grants.c.id == tokens.c.grant_id)
     .join(clients, clients.c.client_id == tokens.c.client_id)
-    .join(accounts, accounts.c.id == tokens.c.account_id)
-    .where(tokens.c.digest == bindparam("digest"))
+    .join(accounts, accounts.c.id == tokens.c.account_id),
+    tokens.c.digest,
+    "digest",
 )
 
 
@@ -60,7 +62,7 @@ async def authorize_bearer(ctx: Context, token: str | None, *, required_scope: s
     """
     if token is None:
         raise MissingToken("An access token is required.")
-    m = await ctx.db.first(LIVE_TOKEN, {"digest": digest(token)})
+    m = await ctx.db.lookup(LIVE_TOKEN, digest(token))
     if (
         m is None
         or m["kind"] != TokenKind.ACCESS.value

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from resonite_auth.domain.clients import Client, ClientStatus
 from resonite_auth.domain.grants import TokenKind
@@ -16,6 +16,7 @@ from resonite_auth.oauth.params import Params
 from resonite_auth.security.tokens import digest
 from resonite_auth.services.clients import authenticate_client, read_credentials
 from resonite_auth.services.context import Context
+from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.tables import accounts, clients, grants, tokens
 
 INACTIVE: dict[str, Any] = {"active": False}
@@ -66,7 +67,7 @@ def _is_active(row: Mapping[Any, Any], now: datetime) -> bool:
 
 
 # Built once, run with the digest as a parameter: no statement building per request.
-_TOKEN_STATE = (
+_TOKEN_STATE = keyed_lookup(
     select(
         tokens,
         grants.c.revoked_at.label("grant_revoked_at"),
@@ -76,10 +77,11 @@ _TOKEN_STATE = (
     )
     .join(grants, grants.c.id == tokens.c.grant_id)
     .join(clients, clients.c.client_id == tokens.c.client_id)
-    .join(accounts, accounts.c.id == tokens.c.account_id)
-    .where(tokens.c.digest == bindparam("token_digest"))
+    .join(accounts, accounts.c.id == tokens.c.account_id),
+    tokens.c.digest,
+    "token_digest",
 )
 
 
 async def _token_state(ctx: Context, token_digest: str) -> Mapping[Any, Any] | None:
-    return await ctx.db.first(_TOKEN_STATE, {"token_digest": token_digest})
+    return await ctx.db.lookup(_TOKEN_STATE, token_digest)

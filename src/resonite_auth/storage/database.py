@@ -25,6 +25,7 @@ from resonite_auth.storage.inline_sqlite import (
     reader_engine,
     writer_engine,
 )
+from resonite_auth.storage.lookups import KeyedLookup
 
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the write lock before giving up
 
@@ -77,7 +78,7 @@ class Database:
         # inline_sqlite); aiosqlite remains for an in-memory database and for migrations.
         self.is_postgresql = self.url.get_backend_name() == "postgresql"
         self._inline: tuple[Engine, Engine] | None = None
-        # Hot lookups run by the driver itself (see `first`).
+        # Hot lookups run by the driver itself (see `first` and `lookup`).
         self._hot: SqliteHotReads | PostgresHotStatements | None = None
         self._writes: SqliteWrites | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
@@ -148,6 +149,14 @@ class Database:
         async with self.read() as connection:  # an in-memory SQLite database
             row = (await connection.execute(statement, parameters)).first()
         return None if row is None else row._mapping
+
+    async def lookup(self, lookup: KeyedLookup, key: str) -> Mapping[str, Any] | None:
+        """The row of a keyed lookup (storage/lookups.py). On PostgreSQL, lookups of one kind
+        that a worker's requests ask for at the same time go in one statement; each still
+        starts after its request asked, so it sees what was committed before."""
+        if isinstance(self._hot, PostgresHotStatements):
+            return await self._hot.lookup(lookup, key)
+        return await self.first(lookup.one, {lookup.parameter: key})
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

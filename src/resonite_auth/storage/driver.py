@@ -13,7 +13,7 @@ bind processors, so they store what a SQLAlchemy execution stores.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,8 @@ from sqlalchemy import Engine, Executable, Select
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.pool import PoolProxiedConnection
 
+from resonite_auth.storage.coalescing import Coalescer
+from resonite_auth.storage.lookups import KEYS_PARAMETER, LOOKUP_KEY, KeyedLookup
 from resonite_auth.storage.statement_pool import StatementPool
 
 if TYPE_CHECKING:
@@ -178,6 +180,7 @@ class PostgresHotStatements:
         self.dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._compiled = _Compiled(dialect)
         self.pool = StatementPool(self._connect, max_size)
+        self._coalescers: dict[KeyedLookup, Coalescer[str, dict[str, Any]]] = {}
 
     async def first(
         self, statement: Select[Any], parameters: Mapping[str, Any]
@@ -186,6 +189,30 @@ class PostgresHotStatements:
         args = (parameters[name] for name in prepared.names)
         record = await self.pool.fetchrow(prepared.sql, *args)
         return None if record is None else dict(record.items())
+
+    async def lookup(self, lookup: KeyedLookup, key: str) -> dict[str, Any] | None:
+        """The row of `key`, fetched together with the keys other requests of this worker ask
+        for meanwhile (storage/coalescing.py)."""
+        coalescer = self._coalescers.get(lookup)
+        if coalescer is None:
+            coalescer = self._coalescers[lookup] = Coalescer(self._batch_fetcher(lookup))
+        return await coalescer.get(key)
+
+    def _batch_fetcher(
+        self, lookup: KeyedLookup
+    ) -> Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]:
+        prepared = self._compiled.get(lookup.many)
+        if prepared.names != [KEYS_PARAMETER]:
+            raise ValueError("a keyed lookup binds its keys and nothing else")
+
+        async def fetch(keys: list[str]) -> dict[str, dict[str, Any]]:
+            rows = {}
+            for record in await self.pool.fetch(prepared.sql, keys):
+                row = dict(record.items())
+                rows[row.pop(LOOKUP_KEY)] = row
+            return rows
+
+        return fetch
 
     async def one(self, statement: Select[Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
         """The one row of a statement that may write (a data-modifying CTE), in autocommit; its
@@ -197,6 +224,8 @@ class PostgresHotStatements:
         return dict(record.items())
 
     async def close(self) -> None:
+        for coalescer in self._coalescers.values():
+            await coalescer.close()
         await self.pool.close()
 
     async def _connect(self) -> asyncpg.Connection:

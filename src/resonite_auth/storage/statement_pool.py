@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+
+T = TypeVar("T")
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
@@ -39,9 +41,15 @@ class StatementPool:
         return self._open
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self._run(asyncpg.Connection.fetchrow, sql, args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run(asyncpg.Connection.fetch, sql, args)
+
+    async def _run(self, method: Callable[..., Awaitable[T]], sql: str, args: tuple[Any, ...]) -> T:
         connection = await self._acquire()
         try:
-            record = await connection.fetchrow(sql, *args)
+            result = await method(connection, sql, *args)
         except asyncpg.PostgresError as error:
             # The server refused the statement and said so: the connection is as good as before
             # (autocommit leaves no failed transaction behind), unless the error ends it.
@@ -55,7 +63,7 @@ class StatementPool:
             self._discard(connection)
             raise
         self._release(connection)
-        return record
+        return result
 
     async def close(self) -> None:
         self._retiring |= self._in_use

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.clients import Client, ClientSecretInfo, ClientStatus
 from resonite_auth.storage.database import Database
+from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.tables import (
     authorization_codes,
     client_secrets,
@@ -22,7 +23,7 @@ from resonite_auth.storage.tables import (
 
 # Every token and introspection request reads its client: these statements are built once and
 # run with parameters, so no statement is constructed nor its cache key computed per call.
-_BY_ID = select(clients).where(clients.c.client_id == bindparam("client_id"))
+_BY_ID = keyed_lookup(select(clients), clients.c.client_id, "client_id")
 # The client and, in the same row, its unrevoked secret with this digest (NULLs if none); the
 # secret's expiry is checked in Python, so the statement takes text parameters only and runs
 # by the driver (Database.first).
@@ -46,7 +47,7 @@ _AUTHENTICATING = (
 
 async def client_by_id(db: Database, client_id: str) -> Client | None:
     """The client with this id, by the driver (every authorization request reads it)."""
-    m = await db.first(_BY_ID, {"client_id": client_id})
+    m = await db.lookup(_BY_ID, client_id)
     return None if m is None else to_client(m)
 
 
@@ -73,7 +74,7 @@ class ClientRepository:
         await self._db.execute(insert(clients).values(**values))
 
     async def by_id(self, client_id: str) -> Client | None:
-        row = (await self._db.execute(_BY_ID, {"client_id": client_id})).first()
+        row = (await self._db.execute(_BY_ID.one, {"client_id": client_id})).first()
         return to_client(row._mapping) if row else None
 
     async def list(self, status: ClientStatus | None = None) -> list[Client]:

@@ -16,6 +16,7 @@ from sqlalchemy.sql.schema import Column
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
 from resonite_auth.storage.database import Database
 from resonite_auth.storage.inline_sqlite import run, run_many
+from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
 
@@ -67,8 +68,8 @@ _USE_LIVE_GRANT = (
     .where(grant_is_live())
     .values(last_used_at=case((stale(grants.c.last_used_at), _NOW), else_=grants.c.last_used_at))
 )
-_CODE_BY_DIGEST = select(authorization_codes).where(
-    authorization_codes.c.digest == bindparam("code_digest")
+_CODE_BY_DIGEST = keyed_lookup(
+    select(authorization_codes), authorization_codes.c.digest, "code_digest"
 )
 _REDEEM_CODE = (
     update(authorization_codes)
@@ -79,7 +80,7 @@ _REDEEM_CODE = (
     .values(redeemed_at=_NOW)
 )
 _INSERT_TOKEN = insert(tokens)
-_TOKEN_BY_DIGEST = select(tokens).where(tokens.c.digest == bindparam("token_digest"))
+_TOKEN_BY_DIGEST = keyed_lookup(select(tokens), tokens.c.digest, "token_digest")
 _ROTATE_TOKEN = (
     update(tokens)
     .where(
@@ -92,15 +93,15 @@ _ROTATE_TOKEN = (
 
 
 async def code_by_digest(db: Database, code_digest: str) -> IssuedCode | None:
-    """The code with this digest, by the driver (Database.first): read before the exchange's
+    """The code with this digest, by the driver (Database.lookup): read before the exchange's
     write unit, which redeems it atomically."""
-    m = await db.first(_CODE_BY_DIGEST, {"code_digest": code_digest})
+    m = await db.lookup(_CODE_BY_DIGEST, code_digest)
     return None if m is None else _code(m)
 
 
 async def token_by_digest(db: Database, token_digest: str) -> TokenRecord | None:
-    """The token with this digest, by the driver (Database.first)."""
-    m = await db.first(_TOKEN_BY_DIGEST, {"token_digest": token_digest})
+    """The token with this digest, by the driver (Database.lookup)."""
+    m = await db.lookup(_TOKEN_BY_DIGEST, token_digest)
     return None if m is None else _token(m)
 
 
@@ -216,7 +217,7 @@ class TokenRepository:
         await run_many(self._db, _INSERT_TOKEN, rows)
 
     async def by_digest(self, token_digest: str) -> TokenRecord | None:
-        row = (await self._db.execute(_TOKEN_BY_DIGEST, {"token_digest": token_digest})).first()
+        row = (await self._db.execute(_TOKEN_BY_DIGEST.one, {"token_digest": token_digest})).first()
         return _token(row._mapping) if row else None
 
     async def rotate(self, token_digest: str, now: datetime) -> bool:

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.accounts import Account
 from resonite_auth.domain.grants import BrowserSession, PendingInteraction
 from resonite_auth.storage.database import Database
+from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS, to_account
 from resonite_auth.storage.tables import accounts, browser_sessions, interactions
 
 # Every page and every authorization request reads the browser's session and its account: one
-# statement, built once, run by the driver (Database.first); liveness is checked in Python, so
+# statement, built once, run by the driver (Database.lookup); liveness is checked in Python, so
 # the statement takes the digest alone.
-SESSION_WITH_ACCOUNT = (
+SESSION_WITH_ACCOUNT = keyed_lookup(
     select(
         browser_sessions.c.id_digest.label("session_id_digest"),
         browser_sessions.c.auth_time.label("session_auth_time"),
@@ -27,9 +28,9 @@ SESSION_WITH_ACCOUNT = (
         browser_sessions.c.last_seen_at.label("session_last_seen_at"),
         browser_sessions.c.ended_at.label("session_ended_at"),
         *ACCOUNT_COLUMNS,
-    )
-    .join(accounts, accounts.c.id == browser_sessions.c.account_id)
-    .where(browser_sessions.c.id_digest == bindparam("id_digest"))
+    ).join(accounts, accounts.c.id == browser_sessions.c.account_id),
+    browser_sessions.c.id_digest,
+    "id_digest",
 )
 
 
@@ -37,7 +38,7 @@ async def live_session_with_account(
     db: Database, id_digest: str, now: datetime
 ) -> tuple[BrowserSession, Account] | None:
     """The session with this digest if it has neither ended nor expired, and its account."""
-    m = await db.first(SESSION_WITH_ACCOUNT, {"id_digest": id_digest})
+    m = await db.lookup(SESSION_WITH_ACCOUNT, id_digest)
     if m is None or m["session_ended_at"] is not None or m["session_expires_at"] <= now:
         return None
     session = BrowserSession(

@@ -1,0 +1,74 @@
+"""PostgreSQL's keyed lookups (storage/lookups.py, storage/coalescing.py) on a real server: the
+lookups a worker's requests ask for at the same time share one statement, which finds each key
+by the primary key at any size of table; a statement the server refuses fails its own requests
+and nothing after them."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import asyncpg
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, select
+
+from resonite_auth.services.bearer import LIVE_TOKEN
+from resonite_auth.services.context import Context
+from resonite_auth.storage.driver import PostgresHotStatements
+from resonite_auth.storage.lookups import keyed_lookup
+from tests.storage.test_lookups import stored_tokens
+
+
+@pytest.fixture(scope="module")
+def backend() -> str:
+    """Batches are PostgreSQL's: the storage tests' `ctx` on PostgreSQL only."""
+    return "postgresql"
+
+
+def hot(ctx: Context) -> PostgresHotStatements:
+    statements = ctx.db._hot
+    assert isinstance(statements, PostgresHotStatements)
+    return statements
+
+
+async def test_lookups_asked_at_the_same_time_share_a_statement(ctx: Context) -> None:
+    digests = await stored_tokens(ctx, 30)
+    await ctx.db.lookup(LIVE_TOKEN, digests[0])  # the lookup's coalescer now exists
+    coalescer = hot(ctx)._coalescers[LIVE_TOKEN]
+    before = coalescer.batches
+    rows = await asyncio.gather(*(ctx.db.lookup(LIVE_TOKEN, d) for d in digests))
+    assert [None if row is None else row["kind"] for row in rows] == ["access"] * 30
+    # Asked in one turn of the event loop: they all go in the first statement.
+    assert coalescer.batches - before == 1
+
+
+async def test_a_batch_is_planned_on_the_primary_key(ctx: Context) -> None:
+    """asyncpg prepares the statement once, and PostgreSQL soon runs it with a generic plan,
+    which cannot know how many keys come: it must still find each by the primary key and join
+    by primary keys, not scan a table of a million tokens."""
+    statements = hot(ctx)
+    sql = statements._compiled.get(LIVE_TOKEN.many).sql
+    connection = await asyncpg.connect(statements.dsn)
+    try:
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        rows = await connection.fetch("EXPLAIN " + sql, [secrets.token_hex(32)])
+    finally:
+        await connection.close()
+    plan = "\n".join(row[0] for row in rows)
+    assert "Index Scan using pk_tokens on tokens" in plan
+    for table in ("tokens", "grants", "accounts"):
+        assert f"Seq Scan on {table}" not in plan, plan
+
+
+async def test_a_refused_statement_fails_its_own_requests_only(ctx: Context) -> None:
+    missing = Table("no_such_table", MetaData(), Column("key", String, primary_key=True))
+    broken = keyed_lookup(select(missing), missing.c.key, "key")
+    digests = await stored_tokens(ctx, 3)
+    asked = [ctx.db.lookup(broken, str(n)) for n in range(5)]
+    asked += [ctx.db.lookup(LIVE_TOKEN, digest) for digest in digests]
+    results = await asyncio.gather(*asked, return_exceptions=True)
+    assert all(isinstance(result, asyncpg.UndefinedTableError) for result in results[:5])
+    assert all(isinstance(result, dict) for result in results[5:])
+    with pytest.raises(asyncpg.UndefinedTableError):  # the next batch is tried anew
+        await ctx.db.lookup(broken, "again")
+    assert await ctx.db.lookup(LIVE_TOKEN, digests[0]) is not None

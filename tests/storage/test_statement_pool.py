@@ -130,3 +130,13 @@ async def test_close_ends_every_connection_and_a_later_statement_opens_anew(
 def test_a_pool_needs_room_for_one_connection() -> None:
     with pytest.raises(ValueError, match="room for one"):
         StatementPool(connect, max_size=0)
+
+
+async def test_fetch_returns_every_row_and_keeps_its_connection(pool: StatementPool) -> None:
+    before = await pid(pool)
+    records = await pool.fetch("SELECT n FROM unnest($1::int[]) AS n ORDER BY n", [3, 1, 2])
+    assert [record["n"] for record in records] == [1, 2, 3]
+    assert await pool.fetch("SELECT 1 WHERE false") == []
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await pool.fetch("SELECT 1 / 0")
+    assert await pid(pool) == before and pool.size == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,3 +37,12 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """An empty folder with a short path, for a server's TMPDIR: a Unix socket's path holds at
+    most 107 bytes, and pytest's own folders can be longer (deeper still under pytest-xdist)."""
+    folder = Path(tempfile.mkdtemp(prefix="ra-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

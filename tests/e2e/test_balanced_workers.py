@@ -63,25 +63,25 @@ def until(condition: object, timeout: float = 30) -> None:
 
 
 @pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[LiveServer]:
+def two_workers(tmp_path: Path, short_tmp: Path) -> Iterator[LiveServer]:
     server = LiveServer(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/balanced.db",
         workdir=tmp_path,
         workers=2,
-        extra_env={"TMPDIR": str(tmp_path)},  # where the worker table goes
+        extra_env={"TMPDIR": str(short_tmp)},  # where the worker table goes
     )
     server.start()
     try:
-        (table,) = tmp_path.glob("resonite-auth-workers-*")
+        (table,) = short_tmp.glob("resonite-auth-workers-*")
         until(lambda: len(WorkerTable.read(table)) == 2)  # both workers listen
         yield server
     finally:
         server.stop()
 
 
-def test_keep_alive_connections_are_spread_evenly(two_workers: LiveServer, tmp_path: Path) -> None:
+def test_keep_alive_connections_are_spread_evenly(two_workers: LiveServer, short_tmp: Path) -> None:
     assert two_workers.process is not None
-    (table,) = tmp_path.glob("resonite-auth-workers-*")
+    (table,) = short_tmp.glob("resonite-auth-workers-*")
     for _ in range(3):  # each round on fresh connections
         connections = []
         for _ in range(4):  # one at a time, as a client pool opens them
@@ -97,7 +97,7 @@ def test_keep_alive_connections_are_spread_evenly(two_workers: LiveServer, tmp_p
             connection.close()
         until(lambda: not established_inodes(two_workers.port))
     two_workers.stop()
-    assert not list(tmp_path.glob("resonite-auth-workers-*"))  # the table goes with the server
+    assert not list(short_tmp.glob("resonite-auth-workers-*"))  # the table goes with the server
 
 
 @pytest.mark.parametrize(

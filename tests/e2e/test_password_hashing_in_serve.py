@@ -26,12 +26,14 @@ def peak_mib(pid: int) -> float:
     raise AssertionError(f"no VmHWM for {pid}")
 
 
-def test_sign_in_hashes_in_the_hashing_process_not_in_the_workers(tmp_path: Path) -> None:
+def test_sign_in_hashes_in_the_hashing_process_not_in_the_workers(
+    tmp_path: Path, short_tmp: Path
+) -> None:
     server = LiveServer(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/hashing.db",
         workdir=tmp_path,
         workers=2,
-        extra_env={"TMPDIR": str(tmp_path)},  # where the hashing process's socket goes
+        extra_env={"TMPDIR": str(short_tmp)},  # where the hashing process's socket goes
     )
     server.start()
     try:
@@ -41,7 +43,7 @@ def test_sign_in_hashes_in_the_hashing_process_not_in_the_workers(tmp_path: Path
         (hashing,) = [
             pid for pid in children if HASHING_MARK in Path(f"/proc/{pid}/cmdline").read_bytes()
         ]
-        (socket_dir,) = tmp_path.glob("resonite-auth-hashing-*")
+        (socket_dir,) = short_tmp.glob("resonite-auth-hashing-*")
         assert (socket_dir.stat().st_mode & 0o777) == 0o700
         workers = [
             pid

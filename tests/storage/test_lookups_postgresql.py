@@ -43,10 +43,8 @@ async def test_lookups_asked_at_the_same_time_share_a_statement(ctx: Context) ->
 
 async def test_a_batch_with_its_keys_is_planned_on_the_primary_key(ctx: Context) -> None:
     """The plan PostgreSQL makes for a batch when it knows the keys (EXPLAIN with the keys bound
-    plans with their values): each found by the primary key and joined by primary keys. Not
-    checked here: the generic plan PostgreSQL may switch to after five executions of the
-    prepared statement, which on a small table scans `tokens` until the next ANALYZE
-    (bench/RESULTS.md)."""
+    plans with their values): each found by the primary key and joined by primary keys. The
+    generic plan the hot connections actually run is tested in test_hot_plans_postgresql.py."""
     statements = hot(ctx)
     sql = statements._compiled.get(LIVE_TOKEN.many).sql
     connection = await asyncpg.connect(statements.dsn)

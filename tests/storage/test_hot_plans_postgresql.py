@@ -1,0 +1,103 @@
+"""The plans PostgreSQL runs the hot statements on (storage/driver.py): one generic plan per
+statement, whatever the number of keys in a batch, made anew as the tables grow."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import pytest
+from sqlalchemy import text
+
+from resonite_auth.services.bearer import LIVE_TOKEN
+from resonite_auth.services.context import Context
+from resonite_auth.storage.driver import PostgresHotStatements
+from tests.storage.test_lookups import stored_tokens
+
+
+@pytest.fixture(scope="module")
+def backend() -> str:
+    """Plans are PostgreSQL's: the storage tests' `ctx` on PostgreSQL only."""
+    return "postgresql"
+
+
+def one_connection(ctx: Context, plan_lifetime: int = 300) -> PostgresHotStatements:
+    """Hot statements on a single connection, so that what it prepared can be looked at."""
+    return PostgresHotStatements(ctx.db.url, ctx.db.engine.dialect, 1, plan_lifetime)
+
+
+async def prepared_batch(statements: PostgresHotStatements) -> tuple[str, int, int]:
+    """The connection's prepared batch statement of LIVE_TOKEN: its name, and how many runs
+    used the generic plan and how many a plan made for their keys."""
+    sql = statements._compiled.get(LIVE_TOKEN.many).sql
+    row = await statements.pool.fetchrow(
+        "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements"
+        " WHERE statement = $1 ORDER BY prepare_time DESC LIMIT 1",
+        sql,
+    )
+    assert row is not None, "the batch statement is not prepared"
+    return row["name"], row["generic_plans"], row["custom_plans"]
+
+
+async def batch_plan(statements: PostgresHotStatements) -> str:
+    """The plan the connection holds for its batch statement (EXPLAIN EXECUTE shows the cached
+    generic plan, whatever the keys given)."""
+    name, _, _ = await prepared_batch(statements)
+    rows = await statements.pool.fetch(f"EXPLAIN EXECUTE {name}(ARRAY['{secrets.token_hex(32)}'])")
+    return "\n".join(row[0] for row in rows)
+
+
+async def test_every_batch_runs_on_the_one_generic_plan(ctx: Context) -> None:
+    digests = await stored_tokens(ctx, 12)
+    statements = one_connection(ctx)
+    sizes = (1, 3, 7, 12, 2, 5, 9)
+    try:
+        for size in sizes:
+            rows = await asyncio.gather(
+                *(statements.lookup(LIVE_TOKEN, digest) for digest in digests[:size])
+            )
+            assert all(row is not None and row["kind"] == "access" for row in rows)
+        _, generic, custom = await prepared_batch(statements)
+    finally:
+        await statements.close()
+    # PostgreSQL's default would plan the first five runs for their keys, and every later run
+    # too, since a plan for a few keys looks cheaper than a generic one.
+    assert (generic, custom) == (len(sizes), 0)
+
+
+async def test_a_plan_made_on_a_small_table_is_made_anew_once_it_has_grown(
+    ctx: Context,
+) -> None:
+    digests = await stored_tokens(ctx, 3)
+    async with ctx.db.transaction() as connection:
+        # Only this test's ANALYZE: an automatic one would remake the plan by itself.
+        await connection.execute(text("ALTER TABLE tokens SET (autovacuum_enabled = false)"))
+        await connection.execute(text("ANALYZE tokens"))
+    statements = one_connection(ctx, plan_lifetime=1)
+    try:
+        assert await statements.lookup(LIVE_TOKEN, digests[0]) is not None
+        # A handful of rows: scanning the table is the cheapest plan, and the right one.
+        assert "Seq Scan on tokens" in await batch_plan(statements)
+
+        async with ctx.db.transaction() as connection:  # 20,000 more rows, no ANALYZE
+            await connection.execute(
+                text(
+                    "INSERT INTO tokens (digest, kind, grant_id, client_id, account_id, scopes,"
+                    " issued_at, expires_at, amr)"
+                    " SELECT md5(n || 'a') || md5(n || 'b'), kind, grant_id, client_id,"
+                    " account_id, scopes, issued_at, expires_at, amr"
+                    " FROM (SELECT * FROM tokens LIMIT 1) AS model, generate_series(1, 20000) n"
+                )
+            )
+        # Within the plan's lifetime PostgreSQL keeps it, however large the table is now.
+        assert "Seq Scan on tokens" in await batch_plan(statements)
+
+        await asyncio.sleep(1.5)
+        assert await statements.lookup(LIVE_TOKEN, digests[1]) is not None
+        plan = await batch_plan(statements)
+    finally:
+        await statements.close()
+    assert "Seq Scan on tokens" not in plan, plan
+    assert "Index Scan using pk_tokens on tokens" in plan or (
+        "Bitmap Index Scan on pk_tokens" in plan
+    ), plan

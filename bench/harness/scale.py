@@ -8,10 +8,15 @@ the hot paths use hold their full size.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+from typing import Any
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import Select, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from resonite_auth.services.bearer import LIVE_TOKEN
 
 ACCOUNTS = """
 INSERT INTO accounts (id, username, normalized_username, email, normalized_email,
@@ -40,43 +45,53 @@ FROM generate_series(1, :tokens) AS g
 """
 
 
-# The statements behind the profile API and the code exchange, as the server sends them.
-PLANS = {
-    "bearer token lookup": """
-SELECT tokens.kind, tokens.scopes, grants.revoked_at, clients.status, accounts.*
-FROM tokens JOIN grants ON grants.id = tokens.grant_id
-JOIN clients ON clients.client_id = tokens.client_id
-JOIN accounts ON accounts.id = tokens.account_id
-WHERE tokens.digest = md5('scale-a' || 500000) || md5('scale-b' || 500000)
-""",
+def _scale_digest(n: int) -> str:
+    return (
+        hashlib.md5(f"scale-a{n}".encode()).hexdigest()
+        + hashlib.md5(f"scale-b{n}".encode()).hexdigest()
+    )
+
+
+def _as_sent(statement: Select[Any]) -> str:
+    return str(statement.compile(dialect=make_url("postgresql+asyncpg://").get_dialect()()))
+
+
+# The statements behind the profile API and the code exchange, as the server sends them, with
+# the values of one request: a digest, a batch of digests, a grant id.
+PLANS: dict[str, tuple[str, str]] = {
+    "bearer token lookup": (
+        _as_sent(LIVE_TOKEN.one),
+        f"'{_scale_digest(500000)}'",
+    ),
     # Concurrent lookups of one worker go in one statement (storage/coalescing.py).
-    "bearer token lookup, batched": """
-SELECT tokens.kind, tokens.scopes, grants.revoked_at, clients.status, accounts.*
-FROM tokens JOIN grants ON grants.id = tokens.grant_id
-JOIN clients ON clients.client_id = tokens.client_id
-JOIN accounts ON accounts.id = tokens.account_id
-WHERE tokens.digest = ANY(ARRAY[md5('scale-a' || 500000) || md5('scale-b' || 500000),
-  md5('scale-a' || 7) || md5('scale-b' || 7), md5('scale-a' || 90001) || md5('scale-b' || 90001)])
-""",
-    "grant of a token": "SELECT * FROM grants WHERE id = 'scale77'",
+    "bearer token lookup, batched": (
+        _as_sent(LIVE_TOKEN.many),
+        "ARRAY[" + ", ".join(f"'{_scale_digest(n)}'" for n in (500000, 7, 90001)) + "]",
+    ),
+    "grant of a token": ("SELECT * FROM grants WHERE id = $1", "'scale77'"),
 }
 
 
 def explain(database_url: str) -> dict[str, str]:
-    """The scans in PostgreSQL's plan of each hot statement on the large database."""
+    """The scans in the plan PostgreSQL runs each hot statement on, on the large database: the
+    generic plan, as on the server's hot connections (storage/driver.py)."""
 
     async def run() -> dict[str, str]:
-        engine = create_async_engine(database_url)
+        dsn = make_url(database_url).set(drivername="postgresql")
+        connection = await asyncpg.connect(
+            dsn.render_as_string(hide_password=False),
+            server_settings={"plan_cache_mode": "force_generic_plan"},
+        )
         try:
-            async with engine.connect() as connection:
-                plans = {}
-                for name, sql in PLANS.items():
-                    rows = (await connection.execute(text("EXPLAIN " + sql))).all()
-                    scans = [row[0].strip() for row in rows if "Scan" in row[0]]
-                    plans[name] = " / ".join(scans)
-                return plans
+            plans = {}
+            for number, (name, (sql, values)) in enumerate(PLANS.items()):
+                await connection.execute(f"PREPARE plan_{number} AS {sql}")
+                rows = await connection.fetch(f"EXPLAIN EXECUTE plan_{number}({values})")
+                scans = [row[0].strip() for row in rows if "Scan" in row[0]]
+                plans[name] = " / ".join(scans)
+            return plans
         finally:
-            await engine.dispose()
+            await connection.close()
 
     return asyncio.run(run())
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 
 import pytest
 from sqlalchemy import text
 
 from resonite_auth.services.bearer import LIVE_TOKEN
 from resonite_auth.services.context import Context
-from resonite_auth.storage.driver import PostgresHotStatements
+from resonite_auth.storage.driver import PLAN_LIFETIME, PostgresHotStatements
 from tests.storage.test_lookups import stored_tokens
 
 
@@ -73,8 +74,9 @@ async def test_a_plan_made_on_a_small_table_is_made_anew_once_it_has_grown(
         # Only this test's ANALYZE: an automatic one would remake the plan by itself.
         await connection.execute(text("ALTER TABLE tokens SET (autovacuum_enabled = false)"))
         await connection.execute(text("ANALYZE tokens"))
-    statements = one_connection(ctx, plan_lifetime=1)
+    statements = one_connection(ctx, plan_lifetime=PLAN_LIFETIME)
     try:
+        prepared_at = time.monotonic()
         assert await statements.lookup(LIVE_TOKEN, digests[0]) is not None
         # A handful of rows: scanning the table is the cheapest plan, and the right one.
         assert "Seq Scan on tokens" in await batch_plan(statements)
@@ -90,9 +92,10 @@ async def test_a_plan_made_on_a_small_table_is_made_anew_once_it_has_grown(
                 )
             )
         # Within the plan's lifetime PostgreSQL keeps it, however large the table is now.
+        assert time.monotonic() - prepared_at < PLAN_LIFETIME, "the insert outlasted the plan"
         assert "Seq Scan on tokens" in await batch_plan(statements)
 
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(prepared_at + PLAN_LIFETIME + 1 - time.monotonic())
         assert await statements.lookup(LIVE_TOKEN, digests[1]) is not None
         plan = await batch_plan(statements)
     finally:

@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 
 from resonite_auth.services.bearer import LIVE_TOKEN
+from resonite_auth.services.clients import NewClient, create_client
 from resonite_auth.services.context import Context
 from resonite_auth.storage.driver import PostgresHotStatements
 from resonite_auth.storage.lookups import keyed_lookup
+from resonite_auth.storage.repositories.clients import (
+    _SECRET_OWNER,
+    ClientRepository,
+    authenticating_client,
+)
 from tests.storage.test_lookups import stored_tokens
 
 
@@ -39,6 +46,30 @@ async def test_lookups_asked_at_the_same_time_share_a_statement(ctx: Context) ->
     assert [None if row is None else row["kind"] for row in rows] == ["access"] * 30
     # Asked in one turn of the event loop: they all go in the first statement.
     assert coalescer.batches - before == 1
+
+
+async def test_client_authentications_at_the_same_time_share_a_statement(ctx: Context) -> None:
+    """A busy application's token requests all prove the one secret: a worker's that ask at
+    the same time are answered by one statement, and a revocation counts for the next."""
+    client_id = (
+        await create_client(ctx, NewClient("Busy", ["https://b.example/cb"], ["openid"], True))
+    ).client.client_id
+    secret_digest, now = secrets.token_hex(32), datetime.now(UTC)
+    async with ctx.db.transaction() as connection:
+        await ClientRepository(connection).add_secret(client_id, secret_digest, now)
+    assert await authenticating_client(ctx.db, client_id, secret_digest, now) is not None
+    coalescer = hot(ctx)._coalescers[_SECRET_OWNER]
+    before = coalescer.batches
+    found = await asyncio.gather(
+        *(authenticating_client(ctx.db, client_id, secret_digest, now) for _ in range(20))
+    )
+    proved = [None if f is None else (f[0].client_id, f[1]) for f in found]
+    assert proved == [(client_id, True)] * 20
+    assert coalescer.batches - before == 1
+    async with ctx.db.transaction() as connection:
+        await ClientRepository(connection).revoke_secrets(client_id, now)
+    revoked = await authenticating_client(ctx.db, client_id, secret_digest, now)
+    assert revoked is not None and revoked[1] is False
 
 
 async def test_a_batch_with_its_keys_is_planned_on_the_primary_key(ctx: Context) -> None:

@@ -187,9 +187,9 @@ async def test_key_ring_reload_imports_only_new_keys(
     assert rotation.retired not in {key.kid for key in (await ring.verification_keys(ctx.db)).keys}
 
 
-async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None:
+async def test_client_and_secret_are_checked_by_the_secrets_digest(ctx: Context) -> None:
     """`authenticating_client`: the client, and whether a live secret of that client has the
-    digest (run by the driver itself, on both databases)."""
+    digest (keyed lookups run by the driver itself, on both databases)."""
     now = datetime.now(UTC)
     made = [
         (
@@ -225,6 +225,10 @@ async def test_client_and_secret_are_checked_in_one_lookup(ctx: Context) -> None
     assert await check(client_id, "0" * 64) is False  # no such secret
     assert await check(client_id, "9" * 64) is True  # in its grace period
     assert await check(client_id, "8" * 64) is False  # past its grace period
+    # A revocation counts for the very next authentication.
+    async with ctx.db.transaction() as connection:
+        await ClientRepository(connection).revoke_secrets(other_id, now)
+    assert await check(other_id, "f" * 64) is False
 
 
 async def test_grant_is_used_only_while_live(ctx: Context) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resonite_auth.domain.clients import Client, ClientSecretInfo, ClientStatus
@@ -24,24 +24,17 @@ from resonite_auth.storage.tables import (
 # Every token and introspection request reads its client: these statements are built once and
 # run with parameters, so no statement is constructed nor its cache key computed per call.
 _BY_ID = keyed_lookup(select(clients), clients.c.client_id, "client_id")
-# The client and, in the same row, its unrevoked secret with this digest (NULLs if none); the
-# secret's expiry is checked in Python, so the statement takes text parameters only and runs
-# by the driver (Database.first).
-_AUTHENTICATING = (
-    select(
-        clients,
-        client_secrets.c.digest.label("matching_secret"),
-        client_secrets.c.expires_at.label("matching_secret_expires_at"),
-    )
-    .outerjoin(
-        client_secrets,
-        and_(
-            client_secrets.c.digest == bindparam("secret_digest"),
-            client_secrets.c.client_id == clients.c.client_id,
-            client_secrets.c.revoked_at.is_(None),
-        ),
-    )
-    .where(clients.c.client_id == bindparam("client_id"))
+# An unrevoked secret's client, by the secret's digest (its primary key), with the secret's
+# expiry in the same row (checked in Python, so the statement takes text parameters only and
+# runs by the driver). A keyed lookup: on PostgreSQL the token and introspection requests that
+# authenticate at the same time share one statement (Database.lookup), as a busy application's
+# requests, all with its one secret, do.
+_SECRET_OWNER = keyed_lookup(
+    select(clients, client_secrets.c.expires_at.label("secret_expires_at"))
+    .select_from(client_secrets.join(clients, clients.c.client_id == client_secrets.c.client_id))
+    .where(client_secrets.c.revoked_at.is_(None)),
+    client_secrets.c.digest,
+    "secret_digest",
 )
 
 
@@ -54,16 +47,20 @@ async def client_by_id(db: Database, client_id: str) -> Client | None:
 async def authenticating_client(
     db: Database, client_id: str, secret_digest: str | None, now: datetime
 ) -> tuple[Client, bool] | None:
-    """The client, and whether a live secret of it has this digest; one query.
+    """The client, and whether a live secret of it has this digest.
 
-    The secret is looked up by digest (a primary key), so timing reveals nothing about it.
+    The secret is looked up by digest (a primary key), so timing reveals nothing about it
+    beyond what the answer does. A secret that proves the client costs one keyed lookup; the
+    client is read by its id only when none does (no secret, another client's, revoked or
+    unknown), which the answer then refuses unless the client is public.
     """
-    m = await db.first(_AUTHENTICATING, {"client_id": client_id, "secret_digest": secret_digest})
-    if m is None:
-        return None
-    expires_at = m["matching_secret_expires_at"]
-    live = m["matching_secret"] is not None and (expires_at is None or expires_at > now)
-    return to_client(m), live
+    if secret_digest is not None:
+        m = await db.lookup(_SECRET_OWNER, secret_digest)
+        if m is not None and m["client_id"] == client_id:
+            expires_at = m["secret_expires_at"]
+            return to_client(m), expires_at is None or expires_at > now
+    client = await client_by_id(db, client_id)
+    return None if client is None else (client, False)
 
 
 class ClientRepository:

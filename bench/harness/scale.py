@@ -17,6 +17,7 @@ from sqlalchemy import Select, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from resonite_auth.services.bearer import LIVE_TOKEN
+from resonite_auth.storage.driver import HOT_SETTINGS
 
 ACCOUNTS = """
 INSERT INTO accounts (id, username, normalized_username, email, normalized_email,
@@ -74,13 +75,14 @@ PLANS: dict[str, tuple[str, str]] = {
 
 def explain(database_url: str) -> dict[str, str]:
     """The scans in the plan PostgreSQL runs each hot statement on, on the large database: the
-    generic plan, as on the server's hot connections (storage/driver.py)."""
+    generic plan, with the planner settings of the server's hot connections
+    (storage/driver.py)."""
 
     async def run() -> dict[str, str]:
         dsn = make_url(database_url).set(drivername="postgresql")
         connection = await asyncpg.connect(
             dsn.render_as_string(hide_password=False),
-            server_settings={"plan_cache_mode": "force_generic_plan"},
+            server_settings=HOT_SETTINGS,
         )
         try:
             plans = {}

@@ -6,7 +6,7 @@ stay with their own batch. On real PostgreSQL: tests/storage/test_lookups.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -23,6 +23,7 @@ class Table:
         self.running = 0
         self.most_running = 0
         self.fail_next: Exception | None = None
+        self.on_return: Callable[[], object] | None = None  # called as a fetch returns
 
     async def fetch(self, keys: list[str]) -> Mapping[str, int]:
         self.batches.append(keys)
@@ -37,6 +38,8 @@ class Table:
             if self.fail_next is not None:
                 error, self.fail_next = self.fail_next, None
                 raise error
+            if self.on_return is not None:
+                self.on_return()
             return found
         finally:
             self.running -= 1
@@ -66,6 +69,25 @@ async def test_keys_asked_in_one_turn_go_in_one_batch_and_each_gets_its_own_row(
     assert await asyncio.gather(*tasks) == [1, 2, None, 1]
     assert table.batches == [["a", "b", "missing"]]  # a key asked twice is fetched once
     assert coalescer.batches == 1
+
+
+async def test_the_leader_answers_with_the_others_of_its_batch_not_before_them() -> None:
+    """The statement runs in the first request's task; that request resumes no earlier than
+    the others it fetched for, so that the batch's responses leave together."""
+    table = Table({"a": 1, "b": 2, "c": 3})
+    coalescer = Coalescer(table.fetch)
+    finished: list[str] = []
+
+    async def ask(key: str) -> None:
+        await coalescer.get(key)
+        finished.append(key)
+
+    tasks = [asyncio.create_task(ask(key)) for key in ("a", "b", "c")]
+    await table.started(1)
+    table.release(0)
+    await asyncio.gather(*tasks)
+    assert table.batches == [["a", "b", "c"]]
+    assert finished == ["b", "c", "a"]
 
 
 async def test_a_lone_request_goes_at_once() -> None:
@@ -153,17 +175,67 @@ async def test_a_failed_statement_fails_its_batch_only() -> None:
 async def test_a_request_cancelled_while_it_waits_leaves_the_others_their_rows() -> None:
     table = Table({"a": 1, "b": 2})
     coalescer = Coalescer(table.fetch)
-    cancelled, kept = gets(coalescer, "a", "b")
+    kept, cancelled = gets(coalescer, "a", "b")
     await table.started(1)
     cancelled.cancel()
     table.release(0)
-    assert await kept == 2
+    assert await kept == 1
     with pytest.raises(asyncio.CancelledError):
         await cancelled
-    again = gets(coalescer, "a")
+    again = gets(coalescer, "b")
     await table.started(2)
     table.release(1)
-    assert await again[0] == 1
+    assert await again[0] == 2
+
+
+async def test_a_leader_cancelled_mid_statement_leaves_the_others_to_be_asked_anew() -> None:
+    """The statement runs in the first request's task; its cancellation ends the statement, and
+    the others of the batch go in a new one, which starts after they asked."""
+    table = Table({"a": 1, "b": 2})
+    coalescer = Coalescer(table.fetch)
+    leader, other = gets(coalescer, "a", "b")
+    await table.started(1)
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+    await table.started(2)
+    assert table.batches == [["a", "b"], ["b"]]
+    table.release(1)
+    assert await other == 2
+    assert table.running == 0
+
+
+async def test_a_leader_cancelled_before_its_statement_starts_hands_the_lead_on() -> None:
+    table = Table({"a": 1, "b": 2})
+    coalescer = Coalescer(table.fetch)
+    leader, other = gets(coalescer, "a", "b")
+    await asyncio.sleep(0)  # the leader waits its one turn, the other has joined its batch
+    leader.cancel()
+    await table.started(1)
+    assert table.batches == [["b"]]
+    table.release(0)
+    assert await other == 2
+    with pytest.raises(asyncio.CancelledError):
+        await leader
+
+
+async def test_a_request_handed_the_lead_and_cancelled_hands_it_on() -> None:
+    table = Table({"a": 1, "b": 2, "c": 3})
+    coalescer = Coalescer(table.fetch, max_in_flight=1)
+    first = gets(coalescer, "a")
+    await table.started(1)
+    handed, next_in_line = gets(coalescer, "b", "c")
+    await asyncio.sleep(0)
+    # Cancelled on the turn its first statement returns, before the lead it is handed runs.
+    table.on_return = lambda: asyncio.get_running_loop().call_soon(handed.cancel)
+    table.release(0)
+    assert await first[0] == 1
+    await table.started(2)
+    assert table.batches[1] == ["c"]  # nobody waits for b any more: not fetched
+    table.release(1)
+    assert await next_in_line == 3
+    with pytest.raises(asyncio.CancelledError):
+        await handed
 
 
 async def test_close_fails_what_waits_and_a_later_lookup_starts_afresh() -> None:
@@ -174,9 +246,10 @@ async def test_close_fails_what_waits_and_a_later_lookup_starts_afresh() -> None
     queued = gets(coalescer, "a")
     await asyncio.sleep(0)
     await coalescer.close()
-    for task in (*in_flight, *queued):
-        with pytest.raises(RuntimeError):
-            await task
+    with pytest.raises(RuntimeError, match="closed"):
+        await queued[0]
+    table.release(0)
+    assert await in_flight[0] == 1  # the statement in flight ends for its own requests
     later = gets(coalescer, "a")
     await table.started(2)
     table.release(1)

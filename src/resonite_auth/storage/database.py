@@ -21,7 +21,7 @@ from resonite_auth.storage.driver import (
 )
 from resonite_auth.storage.inline_sqlite import (
     InlineConnection,
-    begin_immediate,
+    Writer,
     reader_engine,
     writer_engine,
 )
@@ -78,6 +78,7 @@ class Database:
         # inline_sqlite); aiosqlite remains for an in-memory database and for migrations.
         self.is_postgresql = self.url.get_backend_name() == "postgresql"
         self._inline: tuple[Engine, Engine] | None = None
+        self._inline_writer: Writer | None = None
         # Hot lookups run by the driver itself (see `first` and `lookup`).
         self._hot: SqliteHotReads | PostgresHotStatements | None = None
         self._writes: SqliteWrites | None = None
@@ -85,6 +86,7 @@ class Database:
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
             self._hot = SqliteHotReads(self._inline[0])
             self._writes = SqliteWrites(self._inline[1].dialect)
+            self._inline_writer = Writer(self.engine, self._inline[1], self._writes)
         elif self.is_postgresql:
             self._hot = PostgresHotStatements(self.url, self.engine.dialect, max(pool_size // 2, 2))
 
@@ -98,16 +100,18 @@ class Database:
         async with asyncio.timeout(SQLITE_BUSY_SECONDS):
             await self._writer.acquire()
         try:
-            if self._inline is None:
+            if self._inline_writer is None:
                 async with self.engine.begin() as connection:
                     yield connection
                 return
-            inline, transaction = await begin_immediate(self._inline[1], SQLITE_BUSY_SECONDS)
+            inline, transaction = await self._inline_writer.begin(SQLITE_BUSY_SECONDS)
+            cleanly = False
             try:
                 with transaction:  # commits on success, rolls back on any exception
-                    yield InlineConnection(self.engine, inline, self._writes)
+                    yield inline
+                cleanly = True
             finally:
-                inline.close()
+                self._inline_writer.end(inline, cleanly=cleanly)
         finally:
             self._writer.release()
 
@@ -165,6 +169,8 @@ class Database:
     async def dispose(self) -> None:
         if self._hot is not None:
             await self._hot.close()
+        if self._inline_writer is not None:
+            self._inline_writer.close()
         for engine in self._inline or ():
             engine.dispose()
         await self.engine.dispose()

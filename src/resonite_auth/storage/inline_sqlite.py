@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, create_engine, event
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, RootTransaction
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -45,6 +45,11 @@ class InlineConnection(AsyncConnection):
     ) -> None:
         super().__init__(async_engine, sync_connection)
         self.writes = writes
+
+    @property
+    def sync(self) -> Connection:
+        """The synchronous connection underneath."""
+        return self._proxied
 
     def dbapi_connection(self) -> sqlite3.Connection:
         connection = self._proxied.connection.dbapi_connection
@@ -116,36 +121,76 @@ def reader_engine(url: URL, pool_size: int) -> Engine:
 def writer_engine(url: URL, pool_size: int) -> Engine:
     """Writes: BEGIN IMMEDIATE takes the write lock up front (a deferred transaction that reads
     then writes would fail when another writer got there first); no busy wait, see
-    `begin_immediate`."""
+    `Writer.begin`."""
     engine = _engine(url, pool_size, busy_seconds=0, query_only=False)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sent by pysqlite itself: SQLAlchemy's execution path costs more than the statement.
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        try:
+            dbapi_connection.cursor().execute("BEGIN IMMEDIATE").close()
+        except sqlite3.OperationalError as error:
+            raise OperationalError("BEGIN IMMEDIATE", None, error) from error
 
     return engine
 
 
-async def begin_immediate(engine: Engine, give_up_after: float) -> tuple[Connection, Any]:
-    """A connection inside a write transaction, and that transaction.
+class Writer:
+    """This process's writing connection, kept checked out from one unit of work to the next.
 
-    While another process writes, SQLite refuses at once (busy timeout 0) and this coroutine
-    sleeps before asking again, so the loop keeps serving other requests; after
-    `give_up_after` seconds the refusal is raised.
+    A process's units of work take turns (Database's writer queue), so one connection serves
+    them all; keeping it spares each unit the pool's checkout and check-in and a new
+    AsyncConnection proxy, which together cost more than BEGIN IMMEDIATE and COMMIT themselves
+    (measured in-process, an empty unit of work: 38-46 -> 16-17 µs of CPU, BEGIN IMMEDIATE sent
+    by pysqlite included). A connection is kept only after its unit ended cleanly; any other way
+    out closes it, back to the pool, which resets it.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + give_up_after
-    pause = FIRST_PAUSE
-    while True:
-        connection = engine.connect()
-        try:
-            return connection, connection.begin()
-        except OperationalError as error:
-            connection.close()
-            if "locked" not in str(error.orig) or loop.time() >= deadline:
-                raise
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, LONGEST_PAUSE)
+
+    def __init__(self, async_engine: AsyncEngine, engine: Engine, writes: SqliteWrites) -> None:
+        self._async_engine = async_engine
+        self._engine = engine
+        self._writes = writes
+        self._kept: InlineConnection | None = None
+
+    async def begin(self, give_up_after: float) -> tuple[InlineConnection, RootTransaction]:
+        """A connection inside a write transaction, and that transaction.
+
+        While another process writes, SQLite refuses at once (busy timeout 0) and this
+        coroutine sleeps before asking again, so the loop keeps serving other requests; after
+        `give_up_after` seconds the refusal is raised.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + give_up_after
+        pause = FIRST_PAUSE
+        while True:
+            connection, self._kept = self._kept or self._connect(), None
+            try:
+                return connection, connection.sync.begin()
+            except OperationalError as error:
+                # Dropped, not kept: SQLAlchemy leaves the begin bookkeeping of a connection whose
+                # begin event failed unfinished.
+                connection.sync.close()
+                if "locked" not in str(error.orig) or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+    def end(self, connection: InlineConnection, *, cleanly: bool) -> None:
+        """After a unit: keep its connection for the next one, or close it."""
+        if cleanly and self._kept is None:
+            self._kept = connection
+        else:
+            connection.sync.close()
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept.sync.close()
+            self._kept = None
+
+    def _connect(self) -> InlineConnection:
+        return InlineConnection(self._async_engine, self._engine.connect(), self._writes)
 
 
 def _engine(url: URL, pool_size: int, *, busy_seconds: int, query_only: bool) -> Engine:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import ab
 from bench.harness.processes import HELPER_MARK, CpuReading, HostTicks, Server, steal_share
 from bench.harness.report import markdown
 from bench.harness.suite import Measurement, cpu_ms_per
@@ -159,3 +160,55 @@ def test_a_servers_hashing_process_is_told_apart_from_its_workers(tmp_path: Path
         assert set(server.cpu().by_worker) == {worker}
     finally:
         server.stop()
+
+
+def measured(rate: float, cpu_ms: float | None, p50_ms: float, p99_ms: float) -> Measurement:
+    run = result(requests=int(rate * 3), duration_s=3.0, p50_ms=p50_ms, p99_ms=p99_ms)
+    return Measurement("ours", 2, 16, "profile", run, cpu_ms=cpu_ms)
+
+
+def test_ab_runs_both_start_orders_and_swaps_who_goes_first_every_round() -> None:
+    assert ab.start_orders("both") == [("before", "after"), ("after", "before")]
+    assert ab.start_orders("after-first") == [("after", "before")]
+    assert ab.start_orders("before-first") == [("before", "after")]
+    rounds = [ab.round_order("after", "before", index) for index in range(3)]
+    assert rounds == [("after", "before"), ("before", "after"), ("after", "before")]
+
+
+def test_ab_summary_is_the_median_of_each_figure_over_the_rounds() -> None:
+    runs = [
+        measured(800, 1.2, 5.0, 20.0),
+        measured(1000, 1.0, 4.0, 12.0),
+        measured(900, 1.1, 4.5, 30.0),
+    ]
+    summary = ab.summarise("after", runs)
+    assert (summary.rounds, summary.rate, summary.cpu_ms) == (3, 900, 1.1)
+    assert (summary.p50_ms, summary.p99_ms) == (4.5, 20.0)
+    before = ab.summarise("before", [measured(800, 1.25, 5.0, 25.0)])
+    line = ab.comparison(before, summary)
+    assert "800 -> 900/s (+12.5%)" in line
+    assert "CPU per op 1.250 -> 1.100 ms" in line
+    assert "p99 25.00 -> 20.00 ms" in line
+
+
+def test_ab_refuses_a_round_without_a_result_and_leaves_out_cpu_it_could_not_read() -> None:
+    failed = Measurement("ours", 2, 16, "profile", None)
+    with pytest.raises(RuntimeError, match="no result"):
+        ab.summarise("before", [measured(900, 1.0, 4.0, 9.0), failed])
+    partial = ab.summarise("before", [measured(900, None, 4.0, 9.0), measured(950, 1.0, 4.0, 9.0)])
+    assert partial.cpu_ms is None
+    assert "CPU per op" not in ab.comparison(partial, partial)
+
+
+def test_ab_arguments_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ab.arguments(["--before", "HEAD~1", "--endpoint", "introspect", "--rounds", "2"])
+    assert (args.before, args.endpoint, args.rounds, args.orders) == (
+        "HEAD~1",
+        "introspect",
+        2,
+        "both",
+    )
+    for bad in (["--rounds", "0"], ["--endpoint", "discovery"], []):
+        with pytest.raises(SystemExit):
+            ab.arguments(["--before", "HEAD", *bad] if bad else bad)
+    assert "--before" in capsys.readouterr().err

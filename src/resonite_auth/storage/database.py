@@ -81,12 +81,11 @@ class Database:
         self._inline_writer: Writer | None = None
         # Hot lookups run by the driver itself (see `first` and `lookup`).
         self._hot: SqliteHotReads | PostgresHotStatements | None = None
-        self._writes: SqliteWrites | None = None
         if self.is_sqlite and not _in_memory(self.url.database):
             self._inline = (reader_engine(self.url, pool_size), writer_engine(self.url, 2))
             self._hot = SqliteHotReads(self._inline[0])
-            self._writes = SqliteWrites(self._inline[1].dialect)
-            self._inline_writer = Writer(self.engine, self._inline[1], self._writes)
+            writes = SqliteWrites(self._inline[1].dialect)
+            self._inline_writer = Writer(self.engine, self._inline[1], writes)
         elif self.is_postgresql:
             self._hot = PostgresHotStatements(self.url, self.engine.dialect, max(pool_size // 2, 2))
 

@@ -33,12 +33,10 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import ours  # noqa: E402
 from bench.harness.common import Prepared  # noqa: E402
 from bench.harness.processes import Server  # noqa: E402
-from bench.harness.suite import Load, Measurement, Runner  # noqa: E402
+from bench.harness.suite import ENDPOINTS, Load, Measurement, Runner, prepare  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
 
-ENDPOINTS = ("token_code", "token_refresh", "profile", "userinfo", "introspect", "authorize")
 SIDES = ("before", "after")
-MINT_SECONDS = 3  # the authorization run that mints a round's codes
 
 
 def arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -109,36 +107,14 @@ def comparison(before: Summary, after: Summary) -> str:
     )
 
 
-class Side:
-    """One server of the comparison, with what its measured runs consume."""
-
-    def __init__(self, server: Server, workers: int, prepared: Prepared, workdir: Path) -> None:
-        self.server, self.workers, self.prepared, self.workdir = server, workers, prepared, workdir
-        self.access: list[str] = []
-
-    def runner(self, load: Load, *, measured: bool) -> Runner:
-        cpu = self.server.cpu if measured else None
-        return Runner(self.server.name, self.workers, self.prepared, load, cpu)
-
-    def measure(self, endpoint: str, connections: int, seconds: int) -> Measurement:
-        """Prepare what the run consumes with short unmeasured runs, then run it."""
-        mint = self.runner(Load(4, MINT_SECONDS, 1, self.workdir), measured=False)
-        run = self.runner(Load(connections, seconds, 1, self.workdir), measured=True)
-        if endpoint == "authorize":
-            run.authorize()
-        elif endpoint == "token_code":
-            run.exchange(mint.authorize())
-        elif endpoint == "token_refresh":
-            _, refresh_tokens = mint.exchange(mint.authorize())
-            run.refresh(refresh_tokens)
-        else:
-            if not self.access:  # bearer tokens live an hour: minted once
-                self.access, _ = mint.exchange(mint.authorize())
-            if endpoint == "introspect":
-                run.introspect(self.access)
-            else:
-                run.resources(self.access[0], profile=endpoint == "profile")
-        return run.results[-1]
+def measure(
+    server: Server, workers: int, prepared: Prepared, endpoint: str, load: Load
+) -> Measurement:
+    """One run of `endpoint`, after the short runs that mint what it consumes (codes, tokens),
+    which are not counted."""
+    runner = Runner(server.name, workers, prepared, load, server.cpu)
+    prepare(runner, endpoint)()
+    return runner.results[-1]
 
 
 def worktree(revision: str, into: Path) -> Path:
@@ -178,19 +154,13 @@ def compare_once(
         try:
             for side in order:
                 servers[side].start()
-            sides = {
-                side: Side(
-                    servers[side],
-                    args.workers,
-                    ours.sign_in(servers[side], *credentials[side]),
-                    servers[side].log_path.parent,
-                )
-                for side in SIDES
-            }
+            prepared = {side: ours.sign_in(servers[side], *credentials[side]) for side in SIDES}
             for index in range(args.rounds):
                 for side in round_order(*order, index):
+                    server = servers[side]
+                    load = Load(args.connections, args.seconds, 1, server.log_path.parent)
                     measured[side].append(
-                        sides[side].measure(args.endpoint, args.connections, args.seconds)
+                        measure(server, args.workers, prepared[side], args.endpoint, load)
                     )
         finally:
             for server in servers.values():

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,10 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import ours  # noqa: E402
-from bench.harness.suite import Load, Runner  # noqa: E402
+from bench.harness.suite import ENDPOINTS, Load, Runner, prepare  # noqa: E402
 from tests.support.databases import fresh_database  # noqa: E402
-
-ENDPOINTS = ("profile", "userinfo", "token_code", "token_refresh", "introspect", "authorize")
 
 
 def arguments() -> argparse.Namespace:
@@ -113,25 +110,6 @@ def main() -> None:
             server.stop()
     print(summarise(collapsed, args.top))
     print(f"\ncollapsed stacks: {collapsed}")
-
-
-def prepare(runner: Runner, endpoint: str) -> Callable[[], object]:
-    """Mint what `endpoint` consumes with short runs; returns the run to sample."""
-    duration = runner.load.duration
-    if endpoint == "authorize":
-        return runner.authorize
-    runner.load.duration = 3
-    codes = runner.authorize()
-    if endpoint == "token_code":
-        runner.load.duration = duration
-        return lambda: runner.exchange(codes)
-    access, refresh_tokens = runner.exchange(codes)
-    runner.load.duration = duration
-    if endpoint == "token_refresh":
-        return lambda: runner.refresh(refresh_tokens)
-    if endpoint == "introspect":
-        return lambda: runner.introspect(access)
-    return lambda: runner.resources(access[0], profile=endpoint == "profile")
 
 
 if __name__ == "__main__":

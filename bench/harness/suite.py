@@ -15,6 +15,8 @@ from bench.harness.processes import CpuReading
 from bench.harness.wrk import WrkResult, collect_lines, run_wrk
 
 NOT_AVAILABLE = "not available: the server's discovery has no introspection_endpoint"
+# What `prepare` can set up a run of.
+ENDPOINTS = ("profile", "userinfo", "token_code", "token_refresh", "introspect", "authorize")
 
 
 @dataclass
@@ -215,3 +217,23 @@ def describe(m: Measurement) -> str:
 def split_text(shares: tuple[float, ...]) -> str:
     """Workers' shares of the CPU in percent, largest first: `50/50` is an even split."""
     return "/".join(f"{share * 100:.0f}" for share in shares)
+
+
+def prepare(runner: Runner, endpoint: str) -> Callable[[], object]:
+    """Mint what `endpoint` consumes with short runs of `runner` (3 s each); returns the run to
+    measure, of `runner`'s own length."""
+    duration = runner.load.duration
+    if endpoint == "authorize":
+        return runner.authorize
+    runner.load.duration = 3
+    codes = runner.authorize()
+    if endpoint == "token_code":
+        runner.load.duration = duration
+        return lambda: runner.exchange(codes)
+    access, refresh_tokens = runner.exchange(codes)
+    runner.load.duration = duration
+    if endpoint == "token_refresh":
+        return lambda: runner.refresh(refresh_tokens)
+    if endpoint == "introspect":
+        return lambda: runner.introspect(access)
+    return lambda: runner.resources(access[0], profile=endpoint == "profile")

@@ -14,7 +14,7 @@ from resonite_auth.config import Settings
 from resonite_auth.services.accounts import NewAccount, create_account
 from resonite_auth.services.bearer import LIVE_TOKEN
 from resonite_auth.services.context import Context
-from resonite_auth.storage.inline_sqlite import InlineConnection
+from resonite_auth.storage.inline_sqlite import InlineConnection, first
 from resonite_auth.storage.repositories.accounts import ACCOUNT_COLUMNS
 from resonite_auth.storage.repositories.sessions import (
     SESSION_WITH_ACCOUNT,
@@ -154,6 +154,30 @@ async def test_first_gives_the_row_sqlalchemy_gives(ctx: Context) -> None:
     assert fast["at"] == at and fast["at"].utcoffset() == timedelta(0)
     assert fast["actor"] is None
     assert await ctx.db.first(statement, {"event": "unit.no-such-event"}) is None
+
+
+async def test_a_read_in_a_unit_of_work_sees_its_writes_as_sqlalchemy_gives_them(
+    backend: str, ctx: Context
+) -> None:
+    """`first` in a unit (pysqlite on the unit's own connection in an inline SQLite unit,
+    SQLAlchemy elsewhere) reads inside the unit's transaction: its own uncommitted writes, with
+    the values a SQLAlchemy execution gives."""
+    at = datetime(2026, 12, 6, 4, 30, 1, 654321, tzinfo=UTC)
+    detail = {"scopes": ["openid", "email"], "count": 2, "name": "Zoë"}
+    statement = select(audit_events).where(audit_events.c.event == bindparam("event"))
+    async with ctx.db.transaction() as connection:
+        assert isinstance(connection, InlineConnection) == (backend == "sqlite")
+        await connection.execute(
+            insert(audit_events).values(at=at, event="unit.read-in-unit", detail=detail)
+        )
+        fast = await first(connection, statement, {"event": "unit.read-in-unit"})
+        row = (await connection.execute(statement, {"event": "unit.read-in-unit"})).one()
+        assert fast is not None
+        assert dict(fast) == dict(row._mapping)
+        assert fast["detail"] == detail
+        assert fast["at"] == at and fast["at"].utcoffset() == timedelta(0)
+        assert await first(connection, statement, {"event": "unit.no-such-event"}) is None
+    assert await ctx.db.first(statement, {"event": "unit.read-in-unit"}) is not None
 
 
 async def test_first_gives_an_account_row_as_sqlalchemy_does(ctx: Context) -> None:

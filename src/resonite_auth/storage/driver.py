@@ -66,6 +66,14 @@ class _Prepared:
             )
         ]
 
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        """A result row as a SQLAlchemy execution gives it: its columns' result processors
+        applied (datetimes parsed and tagged UTC, JSON decoded, booleans)."""
+        return {
+            name: value if process is None else process(value)
+            for (name, process), value in zip(self.columns, values, strict=True)
+        }
+
 
 class _Compiled:
     """Statements compiled once per dialect, by the statement's identity (and, for an INSERT
@@ -118,12 +126,7 @@ class SqliteHotReads:
             # Resets the statement at once: a statement left stepping would keep its read
             # snapshot open, and the next lookup would not see a revocation committed since.
             cursor.close()
-        if row is None:
-            return None
-        return {
-            name: value if process is None else process(value)
-            for (name, process), value in zip(prepared.columns, row, strict=True)
-        }
+        return None if row is None else prepared.row(row)
 
     async def close(self) -> None:
         if self._checked_out is not None:
@@ -141,11 +144,24 @@ class SqliteHotReads:
 
 
 class SqliteWrites:
-    """Write statements inside an inline SQLite unit of work (see inline_sqlite), run by pysqlite
-    on the unit's own connection, so inside its transaction."""
+    """The hot statements of an inline SQLite unit of work (see inline_sqlite), its writes and
+    the reads it makes before them, run by pysqlite on the unit's own connection, so inside its
+    transaction."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._compiled = _Compiled(dialect)
+
+    def first(
+        self, connection: sqlite3.Connection, statement: Select[Any], parameters: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The first row of a select, as SqliteHotReads.first gives it."""
+        prepared = self._compiled.get(statement)
+        cursor = connection.execute(prepared.sql, prepared.bound(parameters))
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else prepared.row(row)
 
     def run(
         self, connection: sqlite3.Connection, statement: Executable, parameters: Mapping[str, Any]

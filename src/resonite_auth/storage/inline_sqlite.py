@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, ScalarResult, Select, create_engine, event
 from sqlalchemy.engine import URL, Connection, RootTransaction
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -100,6 +100,17 @@ async def run(
     if isinstance(connection, InlineConnection) and connection.writes is not None:
         return connection.writes.run(connection.dbapi_connection(), statement, parameters)
     return (await connection.execute(statement, parameters)).rowcount
+
+
+async def first(
+    connection: AsyncConnection, statement: Select[Any], parameters: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The first row of a read in a unit of work, as `run`: in an inline SQLite unit, pysqlite
+    runs it directly; elsewhere, SQLAlchemy."""
+    if isinstance(connection, InlineConnection) and connection.writes is not None:
+        return connection.writes.first(connection.dbapi_connection(), statement, parameters)
+    row = (await connection.execute(statement, parameters)).first()
+    return None if row is None else row._mapping
 
 
 async def run_many(

@@ -8,14 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, exists, false, insert, or_, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column
 
 from resonite_auth.domain.grants import Grant, IssuedCode, TokenKind, TokenRecord
 from resonite_auth.storage.database import Database
-from resonite_auth.storage.inline_sqlite import run, run_many
+from resonite_auth.storage.inline_sqlite import first, run, run_many
 from resonite_auth.storage.lookups import keyed_lookup
 from resonite_auth.storage.tables import accounts, authorization_codes, clients, grants, tokens
 from resonite_auth.storage.types import UTCDateTime
@@ -111,8 +110,8 @@ class GrantRepository:
 
     async def active_for(self, account_id: str, client_id: str) -> Grant | None:
         parameters = {"account_id": account_id, "client_id": client_id}
-        row = (await self._db.execute(_ACTIVE_GRANT, parameters)).first()
-        return _grant(row._mapping) if row else None
+        m = await first(self._db, _ACTIVE_GRANT, parameters)
+        return None if m is None else _grant(m)
 
     async def by_id(self, grant_id: str) -> Grant | None:
         row = (await self._db.execute(_GRANT_BY_ID, {"grant_id": grant_id})).first()
@@ -263,7 +262,7 @@ class TokenRepository:
         return result.rowcount
 
 
-def _grant(m: RowMapping) -> Grant:
+def _grant(m: Mapping[Any, Any]) -> Grant:
     return Grant(
         id=m["id"],
         account_id=m["account_id"],

@@ -75,6 +75,19 @@ class _Prepared:
         }
 
 
+def _first_row(
+    connection: sqlite3.Connection, prepared: _Prepared, values: Sequence[Any]
+) -> dict[str, Any] | None:
+    cursor = connection.execute(prepared.sql, values)
+    try:
+        row = cursor.fetchone()
+    finally:
+        # Resets the statement at once: a statement left stepping would keep its read snapshot
+        # open, and the next lookup would not see a revocation committed since.
+        cursor.close()
+    return None if row is None else prepared.row(row)
+
+
 class _Compiled:
     """Statements compiled once per dialect, by the statement's identity (and, for an INSERT
     run with rows, the columns the rows name)."""
@@ -119,14 +132,7 @@ class SqliteHotReads:
     ) -> dict[str, Any] | None:
         prepared = self._compiled.get(statement)
         values = [parameters[name] for name in prepared.names]
-        cursor = self._connection().execute(prepared.sql, values)
-        try:
-            row = cursor.fetchone()
-        finally:
-            # Resets the statement at once: a statement left stepping would keep its read
-            # snapshot open, and the next lookup would not see a revocation committed since.
-            cursor.close()
-        return None if row is None else prepared.row(row)
+        return _first_row(self._connection(), prepared, values)
 
     async def close(self) -> None:
         if self._checked_out is not None:
@@ -156,12 +162,7 @@ class SqliteWrites:
     ) -> dict[str, Any] | None:
         """The first row of a select, as SqliteHotReads.first gives it."""
         prepared = self._compiled.get(statement)
-        cursor = connection.execute(prepared.sql, prepared.bound(parameters))
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return None if row is None else prepared.row(row)
+        return _first_row(connection, prepared, prepared.bound(parameters))
 
     def run(
         self, connection: sqlite3.Connection, statement: Executable, parameters: Mapping[str, Any]
